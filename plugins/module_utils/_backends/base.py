@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The SecretBackend interface shared by every store.
+
+A backend stores *string* values under a name and keeps versions. Subclasses implement the
+four ``_``-prefixed primitives and map their SDK's exceptions into the error family of
+``errors``; this class adds what is common: JSON ``field`` extraction, retries with backoff on
+transient errors only, and the idempotent ``ensure`` used by the gateway_token module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import (
+    BadConfiguration,
+    InvalidFormat,
+    SecretError,
+    SecretNotFound,
+)
+
+RETIRE_MODES = ("disable", "destroy")
+
+
+class Secret(object):
+    """A value read from a store. ``repr`` never shows the value."""
+
+    __slots__ = ("value", "version", "created", "metadata")
+
+    def __init__(self, value, version=None, created=None, metadata=None):
+        self.value = value
+        self.version = None if version is None else str(version)
+        self.created = created
+        self.metadata = metadata or {}
+
+    def __repr__(self):
+        return "Secret(version=%r, created=%r, value=<hidden>)" % (self.version, self.created)
+
+    def info(self):
+        """Everything but the value, for module results."""
+        return {"version": self.version, "created": self.created, "metadata": self.metadata}
+
+
+class VersionInfo(object):
+    """One version of a secret as listed by ``versions()``, newest first."""
+
+    __slots__ = ("version", "created", "state", "labels")
+
+    def __init__(self, version, created=None, state="enabled", labels=None):
+        self.version = str(version)
+        self.created = created
+        self.state = state  # enabled | disabled | destroyed
+        self.labels = list(labels or [])
+
+    def to_dict(self):
+        return {"version": self.version, "created": self.created, "state": self.state, "labels": self.labels}
+
+    def __repr__(self):
+        return "VersionInfo(%r, state=%r, labels=%r)" % (self.version, self.state, self.labels)
+
+
+class SecretRef(object):
+    """What to read: a name plus an optional version (or AWS stage) and JSON field."""
+
+    __slots__ = ("name", "version", "version_stage", "field")
+
+    def __init__(self, name, version=None, version_stage=None, field=None):
+        if not name:
+            raise BadConfiguration("any", "", "no secret name given", "set the 'name' option")
+        self.name = name
+        self.version = None if version in (None, "") else str(version)
+        self.version_stage = version_stage or None
+        self.field = field or None
+
+    def __str__(self):
+        text = self.name
+        if self.version:
+            text += "@" + self.version
+        if self.version_stage:
+            text += "@" + self.version_stage
+        if self.field:
+            text += "#" + self.field
+        return text
+
+
+def extract_field(backend, ref, raw):
+    """Return ``raw`` or, when ``ref.field`` is set, that key of the JSON object in ``raw``."""
+    if not ref.field:
+        return raw
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidFormat(backend, str(ref), "field '%s' was asked for but the secret is not JSON" % ref.field,
+                            "drop the 'field' option, or store a JSON object in this secret")
+    if not isinstance(data, dict):
+        raise InvalidFormat(backend, str(ref), "field '%s' was asked for but the secret is JSON %s, not an object"
+                            % (ref.field, type(data).__name__), "drop the 'field' option, or store a JSON object")
+    if ref.field not in data:
+        raise InvalidFormat(backend, str(ref), "the JSON secret has no field '%s' (it has: %s)"
+                            % (ref.field, ", ".join(sorted(data)) or "no fields"),
+                            "use one of the listed field names in 'field'")
+    value = data[ref.field]
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+class SecretBackend(object):
+    """Interface of a secret store. One subclass per store; see ``factory.BACKENDS``.
+
+    Subclasses set ``name`` and implement ``_read``, ``_write``, ``_versions`` and ``_retire``.
+    ``options`` is the dict of module options (``aws_*``, ``gcp_*``, ``vault_*``, ``local_*``,
+    ``retries``, ``timeout``); each backend reads only its own.
+    """
+
+    name = "abstract"
+    supports_stages = False
+
+    def __init__(self, options):
+        self.options = options
+        self.retries = int(options.get("retries") if options.get("retries") is not None else 3)
+        self.timeout = float(options.get("timeout") or 10)
+        self.backoff = float(options.get("retry_backoff") or 0.5)
+        self.calls = 0  # backend API calls made, for tests and benchmarks
+
+    # -- primitives a store implements -------------------------------------------------------
+    def _read(self, ref):
+        """Return a ``Secret`` holding the whole stored string for ``ref`` (field not applied)."""
+        raise NotImplementedError
+
+    def _write(self, name, value):
+        """Store ``value`` as a new version of ``name`` (creating it) and return the version id."""
+        raise NotImplementedError
+
+    def _versions(self, name):
+        """Return the ``VersionInfo`` list of ``name``, newest first."""
+        raise NotImplementedError
+
+    def _retire(self, name, versions, mode):
+        """Retire the given ``VersionInfo`` objects in the store's own way (``mode`` in RETIRE_MODES)."""
+        raise NotImplementedError
+
+    # -- common behaviour ---------------------------------------------------------------------
+    def _call(self, func, *args):
+        """Run one store call, retrying with exponential backoff on transient errors only."""
+        attempt = 0
+        while True:
+            self.calls += 1
+            try:
+                return func(*args)
+            except SecretError as exc:
+                if not exc.transient or attempt >= self.retries:
+                    raise
+            attempt += 1
+            time.sleep(self.backoff * (2 ** (attempt - 1)))
+
+    def check_ref(self, ref):
+        """Refuse reference options this store does not understand."""
+        if ref.version and ref.version_stage:
+            raise BadConfiguration(self.name, str(ref), "'version' and 'version_stage' are mutually exclusive",
+                                   "set only one of them")
+        if ref.version_stage and not self.supports_stages:
+            raise BadConfiguration(self.name, str(ref), "'version_stage' is only understood by the aws backend",
+                                   "use 'version' with this backend")
+
+    def read(self, ref):
+        """Read ``ref`` and return a ``Secret`` whose value has ``ref.field`` applied."""
+        self.check_ref(ref)
+        secret = self._call(self._read, ref)
+        secret.value = extract_field(self.name, ref, secret.value)
+        return secret
+
+    def write(self, name, value):
+        if not isinstance(value, str) or value == "":
+            raise BadConfiguration(self.name, name, "the value to store must be a non-empty string",
+                                   "pass a string in 'value' or use 'generate'")
+        return str(self._call(self._write, name, value))
+
+    def versions(self, name):
+        return self._call(self._versions, name)
+
+    def retire(self, name, keep, mode="disable"):
+        """Keep the newest ``keep`` live versions of ``name``; retire the others. Returns their ids."""
+        if mode not in RETIRE_MODES:
+            raise BadConfiguration(self.name, name, "unknown retire mode '%s'" % mode,
+                                   "use one of: %s" % ", ".join(RETIRE_MODES))
+        if int(keep) < 1:
+            raise BadConfiguration(self.name, name, "'retire' must keep at least 1 version", "set retire to 1 or more")
+        listed = self.versions(name)
+        kept = set(v.version for v in [v for v in listed if v.state == "enabled"][:int(keep)])
+        # "disable" leaves already-disabled versions alone; "destroy" also destroys them.
+        old = [v for v in listed if v.version not in kept
+               and (v.state == "enabled" or (mode == "destroy" and v.state != "destroyed"))]
+        if old:
+            self._call(self._retire, name, old, mode)
+        return [v.version for v in old]
+
+    def ensure(self, name, value):
+        """Write ``value`` unless it already is the current value. Returns (changed, version)."""
+        try:
+            current = self.read(SecretRef(name))
+        except SecretNotFound:
+            current = None
+        if current is not None and current.value == value:
+            return False, current.version
+        return True, self.write(name, value)

@@ -1,0 +1,1 @@
+"""moto_server and drongo fixtures (filled in by the AWS/GCP backend work)."""

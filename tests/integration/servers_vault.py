@@ -1,0 +1,1 @@
+"""OpenBao dev-server fixture (filled in by the Vault backend work)."""
