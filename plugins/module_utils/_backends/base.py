@@ -6,7 +6,7 @@
 A backend stores *string* values under a name and keeps versions. Subclasses implement the
 four ``_``-prefixed primitives and map their SDK's exceptions into the error family of
 ``errors``; this class adds what is common: JSON ``field`` extraction, retries with backoff on
-transient errors only, and the idempotent ``ensure`` used by the gateway_token module.
+transient errors only, and keep-the-newest-N retirement.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +20,6 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     BadConfiguration,
     InvalidFormat,
     SecretError,
-    SecretNotFound,
 )
 
 RETIRE_MODES = ("disable", "destroy")
@@ -198,13 +197,3 @@ class SecretBackend(object):
         if old:
             self._call(self._retire, name, old, mode)
         return [v.version for v in old]
-
-    def ensure(self, name, value):
-        """Write ``value`` unless it already is the current value. Returns (changed, version)."""
-        try:
-            current = self.read(SecretRef(name))
-        except SecretNotFound:
-            current = None
-        if current is not None and current.value == value:
-            return False, current.version
-        return True, self.write(name, value)

@@ -62,7 +62,7 @@ BACKEND_ARGUMENT_SPEC = dict(
     vault_secret_id=dict(type="str", no_log=True),
     vault_role=dict(type="str"),
     vault_jwt=dict(type="str", no_log=True),
-    vault_kubernetes_token_path=dict(type="path", default="/var/run/secrets/kubernetes.io/serviceaccount/token"),
+    vault_kubernetes_token_path=dict(type="path", no_log=False, default="/var/run/secrets/kubernetes.io/serviceaccount/token"),
     vault_username=dict(type="str"),
     vault_password=dict(type="str", no_log=True),
     vault_ca_cert=dict(type="path"),
@@ -70,7 +70,7 @@ BACKEND_ARGUMENT_SPEC = dict(
     # local
     local_path=dict(type="path"),
     local_vault_password=dict(type="str", no_log=True),
-    local_vault_password_file=dict(type="path"),
+    local_vault_password_file=dict(type="path", no_log=False),
 )
 
 

@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: gateway_token
+short_description: Read gateway tokens from a secret store on the controller
+version_added: 0.1.0
+description:
+  - Returns the values of the named secrets from AWS Secrets Manager, Google Cloud Secret Manager,
+    HashiCorp Vault / OpenBao or the embedded local store, with the same options as
+    M(llmops.claude_gateway.gateway_token_info).
+  - A lookup runs again every time its template is evaluated, for every host. To read a secret once for
+    a whole play, evaluate it in a C(set_fact) task with C(run_once=true) (see the examples) or use
+    M(llmops.claude_gateway.gateway_token_info) with C(run_once=true).
+author:
+  - llmops.claude_gateway maintainers
+options:
+  _terms:
+    description: Names of the secrets to read (see O(llmops.claude_gateway.gateway_token_info#module:name)).
+    required: true
+    type: list
+    elements: str
+extends_documentation_fragment:
+  - llmops.claude_gateway.backend
+"""
+
+EXAMPLES = r"""
+- name: Read a token once for the whole play and hand it to every host
+  ansible.builtin.set_fact:
+    gateway_token: "{{ lookup('llmops.claude_gateway.gateway_token', 'clients/ci', backend='vault',
+                      vault_url='https://vault.example.com:8200') }}"
+  run_once: true
+  no_log: true
+
+- name: One field of a JSON secret in AWS Secrets Manager
+  ansible.builtin.debug:
+    msg: "{{ lookup('llmops.claude_gateway.gateway_token', 'claude-gateway/tokens', backend='aws',
+             aws_region='eu-west-1', field='team-a') | length }} characters"
+
+- name: Two secrets from the embedded local store, as a list
+  ansible.builtin.set_fact:
+    tokens: "{{ query('llmops.claude_gateway.gateway_token', 'alice', 'bob') }}"
+  run_once: true
+  no_log: true
+"""
+
+RETURN = r"""
+_raw:
+  description: One value per name, after O(field) is applied.
+  type: list
+  elements: str
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import SecretError
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import (
+    BACKEND_ARGUMENT_SPEC,
+    get_backend,
+)
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        options = dict((key, self.get_option(key)) for key in BACKEND_ARGUMENT_SPEC if key != "name")
+        if options.get("version") and options.get("version_stage"):
+            raise AnsibleLookupError("gateway_token: 'version' and 'version_stage' are mutually exclusive. "
+                                     "Fix: set only one of them")
+        try:
+            backend = get_backend(options)
+            return [backend.read(SecretRef(term, options.get("version"), options.get("version_stage"),
+                                           options.get("field"))).value for term in terms]
+        except SecretError as exc:
+            raise AnsibleLookupError(str(exc))

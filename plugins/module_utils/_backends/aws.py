@@ -1,0 +1,309 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWS Secrets Manager backend (boto3).
+
+Versions are Secrets Manager VersionIds; a read may also name a staging label
+(``version_stage``). A version counts as "enabled" while it carries any staging label.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
+    Secret,
+    SecretBackend,
+    VersionInfo,
+)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import (
+    AccessDenied,
+    BackendUnreachable,
+    BadConfiguration,
+    InvalidFormat,
+    SecretNotFound,
+    Throttled,
+)
+
+try:
+    import boto3
+    import botocore.exceptions
+    from botocore.config import Config
+
+    HAS_BOTO3 = True
+except ImportError:  # pragma: no cover - depends on the controller
+    HAS_BOTO3 = False
+
+CURRENT = "AWSCURRENT"
+
+# Error codes that mean "who you are is not accepted" (wrong or expired credentials).
+CREDENTIAL_CODES = frozenset((
+    "UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidSignatureException",
+    "IncompleteSignature", "ExpiredToken", "ExpiredTokenException", "MissingAuthenticationToken",
+    "AuthFailure", "InvalidAccessKeyId",
+))
+DENIED_CODES = frozenset(("AccessDenied", "AccessDeniedException", "KMSAccessDeniedException"))
+THROTTLE_CODES = frozenset((
+    "Throttling", "ThrottlingException", "ThrottledException", "TooManyRequestsException",
+    "RequestLimitExceeded", "LimitExceededException", "SlowDown",
+))
+NOT_FOUND_CODES = frozenset(("ResourceNotFoundException",))
+FORMAT_CODES = frozenset(("InvalidParameterException", "MalformedPolicyDocumentException",
+                          "PreconditionNotMetException", "EncryptionFailure"))
+
+
+def _unreachable_types():
+    return (
+        botocore.exceptions.EndpointConnectionError,
+        botocore.exceptions.ConnectTimeoutError,
+        botocore.exceptions.ReadTimeoutError,
+        botocore.exceptions.ConnectionClosedError,
+        botocore.exceptions.HTTPClientError,
+    )
+
+
+def _iso(value):
+    return value.isoformat() if hasattr(value, "isoformat") else (None if value is None else str(value))
+
+
+def _error_code(exc):
+    """The AWS error code of a ClientError.
+
+    Some servers (moto among them) answer auth failures of JSON-protocol services with an XML
+    body; botocore then reports the HTTP status as the code and the XML as the message.
+    """
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code") or "")
+    found = re.search(r"<Code>([^<]+)</Code>", str(error.get("Message") or ""))
+    if found and (code.isdigit() or not code):
+        code = found.group(1)
+    return code
+
+
+def _error_message(exc):
+    error = exc.response.get("Error", {})
+    message = str(error.get("Message") or "")
+    found = re.search(r"<Message>([^<]*)</Message>", message)
+    return found.group(1) if found else message
+
+
+class AwsBackend(SecretBackend):
+    name = "aws"
+    supports_stages = True
+
+    def __init__(self, options):
+        super(AwsBackend, self).__init__(options)
+        if not HAS_BOTO3:
+            raise BadConfiguration(self.name, options.get("name") or "", "the boto3 Python package is not installed",
+                                   "install it on the controller: pip install boto3")
+        self._client = None
+
+    # -- connection -----------------------------------------------------------------------------
+    def _config(self):
+        # One attempt per call: transient errors are retried by SecretBackend._call, so the SDK's
+        # own retry loop (up to minutes with its backoff) is switched off; timeouts are ours.
+        return Config(connect_timeout=self.timeout, read_timeout=self.timeout,
+                      retries={"max_attempts": 1, "mode": "standard"})
+
+    def _sts_endpoint(self, endpoint):
+        # An AWS-hosted endpoint (e.g. a VPC endpoint) serves Secrets Manager only, so STS keeps its
+        # default; any other endpoint is taken to be a local/private emulation serving every API.
+        if not endpoint:
+            return None
+        host = re.sub(r"^[a-z]+://", "", endpoint).split("/")[0].split(":")[0]
+        if host.endswith(".amazonaws.com") or host.endswith(".amazonaws.com.cn"):
+            return None
+        return endpoint
+
+    def client(self, ref=""):
+        if self._client is not None:
+            return self._client
+        opts = self.options
+        if bool(opts.get("aws_access_key_id")) != bool(opts.get("aws_secret_access_key")):
+            raise BadConfiguration(self.name, ref, "only one of 'aws_access_key_id' and 'aws_secret_access_key' is set",
+                                   "set both, or neither to use a profile, the environment or an instance role")
+        try:
+            session = boto3.session.Session(
+                profile_name=opts.get("aws_profile") or None,
+                aws_access_key_id=opts.get("aws_access_key_id") or None,
+                aws_secret_access_key=opts.get("aws_secret_access_key") or None,
+                aws_session_token=opts.get("aws_session_token") or None,
+                region_name=opts.get("aws_region") or None,
+            )
+        except botocore.exceptions.ProfileNotFound:
+            raise BadConfiguration(self.name, ref, "AWS profile '%s' was not found" % opts.get("aws_profile"),
+                                   "set 'aws_profile' to a profile of ~/.aws/config or ~/.aws/credentials")
+        region = session.region_name
+        if not region:
+            raise BadConfiguration(self.name, ref, "no AWS region is configured",
+                                   "set 'aws_region', AWS_REGION or a region in the AWS profile")
+        endpoint = opts.get("aws_endpoint_url") or None
+        role = opts.get("aws_assume_role_arn")
+        if role:
+            sts = session.client("sts", region_name=region, endpoint_url=self._sts_endpoint(endpoint),
+                                 config=self._config())
+            try:
+                creds = sts.assume_role(RoleArn=role, RoleSessionName="llmops-claude-gateway",
+                                        DurationSeconds=900)["Credentials"]
+            except Exception as exc:  # mapped below; the role ARN is not a secret
+                raise self._map(exc, ref, during="assuming role '%s'" % role)
+            session = boto3.session.Session(
+                aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"], region_name=region)
+        self._client = session.client("secretsmanager", region_name=region, endpoint_url=endpoint,
+                                      config=self._config())
+        return self._client
+
+    # -- error mapping ----------------------------------------------------------------------------
+    def _map(self, exc, ref, during=None, version_missing=None):
+        """Turn a boto3/botocore exception into the backend error family."""
+        ref = str(ref)
+        what = " while %s" % during if during else ""
+        if isinstance(exc, botocore.exceptions.ClientError):
+            code = _error_code(exc)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+            message = _error_message(exc)
+            if code in CREDENTIAL_CODES:
+                return AccessDenied(self.name, ref, "AWS rejected the credentials (%s)%s" % (code, what),
+                                    "check aws_access_key_id/aws_secret_access_key/aws_session_token or the profile; "
+                                    "they may be wrong or expired")
+            if code in DENIED_CODES or code == "DecryptionFailure" or status in (401, 403):
+                fix = None
+                if code == "DecryptionFailure":
+                    fix = "grant kms:Decrypt on the secret's KMS key to the identity used"
+                return AccessDenied(self.name, ref, "access denied (%s)%s: %s" % (code, what, message), fix)
+            if code in NOT_FOUND_CODES:
+                if version_missing:
+                    return SecretNotFound(self.name, ref, "the secret exists but has no %s" % version_missing,
+                                          "list the versions with llmops.claude_gateway.gateway_token_info, "
+                                          "or drop 'version'/'version_stage' to read AWSCURRENT")
+                return SecretNotFound(self.name, ref, "the secret does not exist%s" % what)
+            if code in THROTTLE_CODES or status == 429:
+                return Throttled(self.name, ref, "AWS throttled the request (%s)%s" % (code, what))
+            if code == "InvalidRequestException":
+                return BadConfiguration(self.name, ref, "AWS refused the request%s: %s" % (what, message),
+                                        "check that the secret is not scheduled for deletion and the options fit")
+            if code in FORMAT_CODES:
+                return InvalidFormat(self.name, ref, "AWS refused the request (%s)%s: %s" % (code, what, message),
+                                     "check the secret name and the options (aws_kms_key_id, version)")
+            if status >= 500 or code in ("InternalServiceError", "InternalFailure", "ServiceUnavailable"):
+                return BackendUnreachable(self.name, ref, "AWS answered with a server error (%s)%s" % (code, what))
+            return InvalidFormat(self.name, ref, "AWS error %s%s: %s" % (code, what, message),
+                                 "check the options and the secret")
+        if isinstance(exc, _unreachable_types()):
+            return BackendUnreachable(self.name, ref, "cannot reach the Secrets Manager endpoint%s (%s)"
+                                      % (what, type(exc).__name__),
+                                      "check aws_region/aws_endpoint_url, network and proxy settings; "
+                                      "the timeout is %ss" % self.timeout)
+        if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
+            return BadConfiguration(self.name, ref, "no usable AWS credentials were found%s" % what,
+                                    "set aws_profile or aws_access_key_id/aws_secret_access_key, or run with a role")
+        if isinstance(exc, botocore.exceptions.ParamValidationError):
+            # The report may quote a parameter value: name only the parameters.
+            params = sorted(set(re.findall(r"parameter (\w+)", str(exc))))
+            return BadConfiguration(self.name, ref, "invalid request parameter(s)%s: %s" % (what, ", ".join(params)),
+                                    "check 'version' (a VersionId is 32-64 characters) and the secret name")
+        if isinstance(exc, botocore.exceptions.NoRegionError):
+            return BadConfiguration(self.name, ref, "no AWS region is configured", "set 'aws_region'")
+        if isinstance(exc, botocore.exceptions.BotoCoreError):
+            return BackendUnreachable(self.name, ref, "AWS SDK error%s (%s)" % (what, type(exc).__name__))
+        return exc
+
+    def _api(self, ref, method, during=None, **kwargs):
+        try:
+            return getattr(self.client(ref), method)(**kwargs)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise self._map(exc, ref, during=during)
+
+    # -- primitives -------------------------------------------------------------------------------
+    def _read(self, ref):
+        kwargs = {"SecretId": ref.name}
+        if ref.version:
+            kwargs["VersionId"] = ref.version
+        else:
+            # Always explicit: asking without a stage can return a stale value on some servers.
+            kwargs["VersionStage"] = ref.version_stage or CURRENT
+        try:
+            resp = self.client(ref).get_secret_value(**kwargs)
+        except botocore.exceptions.ClientError as exc:
+            missing = None
+            if _error_code(exc) in NOT_FOUND_CODES and self._exists(ref):
+                missing = ("version '%s'" % ref.version) if ref.version else ("staging label '%s'" % kwargs["VersionStage"])
+            raise self._map(exc, ref, version_missing=missing)
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._map(exc, ref)
+        if resp.get("SecretString") is not None:
+            value = resp["SecretString"]
+        elif resp.get("SecretBinary") is not None:
+            try:
+                value = resp["SecretBinary"].decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidFormat(self.name, str(ref), "the secret holds binary data that is not UTF-8 text",
+                                    "store the token as SecretString (text)")
+        else:
+            raise InvalidFormat(self.name, str(ref), "the version holds no value", "write a value to this secret")
+        metadata = {"arn": resp.get("ARN"), "name": resp.get("Name"), "version_stages": resp.get("VersionStages", [])}
+        return Secret(value, resp.get("VersionId"), _iso(resp.get("CreatedDate")), metadata)
+
+    def _exists(self, ref):
+        """Whether the secret itself exists (to tell a missing secret from a missing version)."""
+        try:
+            self.client(ref).describe_secret(SecretId=ref.name)
+            return True
+        except Exception:  # any failure here: report the original error as "secret not found"
+            return False
+
+    def _write(self, name, value):
+        try:
+            return self.client(name).put_secret_value(SecretId=name, SecretString=value)["VersionId"]
+        except botocore.exceptions.ClientError as exc:
+            if _error_code(exc) not in NOT_FOUND_CODES:
+                raise self._map(exc, name, during="writing")
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._map(exc, name, during="writing")
+        kwargs = {"Name": name, "SecretString": value, "Description": "Managed by llmops.claude_gateway"}
+        if self.options.get("aws_kms_key_id"):
+            kwargs["KmsKeyId"] = self.options["aws_kms_key_id"]
+        try:
+            return self.client(name).create_secret(**kwargs)["VersionId"]
+        except botocore.exceptions.ClientError as exc:
+            if _error_code(exc) != "ResourceExistsException":
+                raise self._map(exc, name, during="creating the secret")
+        except botocore.exceptions.BotoCoreError as exc:
+            raise self._map(exc, name, during="creating the secret")
+        # Created concurrently by someone else: add our value as a new version.
+        return self._api(name, "put_secret_value", "writing", SecretId=name, SecretString=value)["VersionId"]
+
+    def _versions(self, name):
+        listed, token = [], None
+        while True:
+            kwargs = {"SecretId": name, "IncludeDeprecated": True}
+            if token:
+                kwargs["NextToken"] = token
+            resp = self._api(name, "list_secret_version_ids", "listing versions", **kwargs)
+            listed.extend(resp.get("Versions", []))
+            token = resp.get("NextToken")
+            if not token:
+                break
+        # Newest first by CreatedDate; equal dates keep the server's (creation) order, reversed.
+        def newest(pair):
+            created = pair[1].get("CreatedDate")
+            return (created.timestamp() if hasattr(created, "timestamp") else 0, pair[0])
+
+        order = sorted(enumerate(listed), key=newest, reverse=True)
+        return [VersionInfo(v["VersionId"], _iso(v.get("CreatedDate")),
+                            "enabled" if v.get("VersionStages") else "disabled", v.get("VersionStages"))
+                for _i, v in order]
+
+    def _retire(self, name, versions, mode):
+        # AWS has no per-version delete: a version without staging labels is "deprecated" and AWS
+        # removes it later by itself. So "destroy" does the same as "disable": remove the labels.
+        # The AWSCURRENT version is never touched (moving AWSCURRENT is a write, not a retire).
+        for info in versions:
+            if CURRENT in info.labels:
+                continue
+            for label in info.labels:
+                self._api(name, "update_secret_version_stage", "retiring version %s" % info.version,
+                          SecretId=name, VersionStage=label, RemoveFromVersionId=info.version)

@@ -1,0 +1,501 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``vault`` backend: a KV secrets engine of HashiCorp Vault or OpenBao, through hvac.
+
+Where a secret lives
+    ``name`` is the path inside the KV mount ``vault_mount`` (default ``secret``), for example
+    ``claude/gateway/master``. ``vault_kv_version`` says whether the mount is KV v2 (default) or KV v1.
+    ``vault_namespace`` (or ``VAULT_NAMESPACE``) selects a namespace (Vault Enterprise, OpenBao).
+
+How a string value maps to the KV data
+    - ``write(v)``: when ``v`` is a JSON object in canonical form, i.e. exactly
+      ``json.dumps(obj, sort_keys=True)`` (Ansible: ``obj | to_json(sort_keys=true)``), the object
+      itself is stored, so every key is a KV field other Vault clients see. Any other string (plain
+      tokens, non-canonical JSON, or an object whose only key is ``value``) is stored as
+      ``{"value": v}``.
+    - ``read``: data that is exactly ``{"value": x}`` gives ``x``; any other data gives
+      ``json.dumps(data, sort_keys=True)``, so ``field`` can pick one key. Secrets written by other
+      tools read the same way (``vault kv put secret/x value=...`` gives the plain string).
+    - Round trip: ``read(write(v)) == v`` for every string. Non-canonical JSON is kept as a string
+      rather than re-encoded, because re-encoding would change the bytes and make every run look
+      like a change.
+
+Versions
+    - KV v2: versions are Vault's numbers (``"1"``, ``"2"``...); ``version`` reads that version
+      (``latest`` or no version reads the current one). ``created`` is the version's
+      ``created_time`` (ISO 8601, UTC, microseconds) and ``metadata`` the secret's
+      ``custom_metadata``. A version is ``disabled`` when soft-deleted (``deletion_time`` set) and
+      ``destroyed`` when destroyed. Retiring with ``mode=disable`` soft-deletes (undeletable with
+      ``vault kv undelete``), ``mode=destroy`` destroys the data for good.
+    - KV v1 keeps no versions: ``versions()`` lists one pseudo version ``current``, ``write``
+      returns ``current``, ``version`` may only be ``current`` or ``latest`` (anything else is a
+      configuration error) and retiring does nothing.
+
+Authentication (``vault_auth_method``; ``vault_auth_mount`` defaults to the method's name)
+    - ``token``: ``vault_token`` or ``VAULT_TOKEN``.
+    - ``approle``: ``vault_role_id`` and ``vault_secret_id`` (may be omitted for roles that do not
+      bind a secret ID).
+    - ``jwt``: ``vault_role`` and ``vault_jwt``.
+    - ``kubernetes``: ``vault_role`` and the service-account token read from
+      ``vault_kubernetes_token_path`` (or given directly in ``vault_jwt``).
+    - ``userpass``: ``vault_username`` and ``vault_password``.
+    ``vault_url`` / ``vault_token`` / ``vault_namespace`` fall back to ``VAULT_ADDR`` /
+    ``VAULT_TOKEN`` / ``VAULT_NAMESPACE`` when unset. Login happens once, on the first request.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
+    Secret,
+    SecretBackend,
+    SecretRef,
+    VersionInfo,
+)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import (
+    AccessDenied,
+    BackendUnreachable,
+    BadConfiguration,
+    SecretNotFound,
+    Throttled,
+)
+
+try:
+    import hvac
+    import hvac.exceptions
+    import requests.exceptions
+
+    HAS_HVAC = True
+except ImportError:
+    HAS_HVAC = False
+
+BACKEND = "vault"
+KV1_VERSION = "current"
+LATEST = ("latest", "current")
+
+
+def _opt(options, key, env=None):
+    """An option, or its environment variable when the option is unset (the lookup has no env fallback)."""
+    value = options.get(key)
+    if value in (None, "") and env:
+        value = os.environ.get(env) or None
+    return value
+
+
+def encode_value(value):
+    """The KV data stored for the string ``value`` (see the module docstring)."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and set(data) != {"value"} and json.dumps(data, sort_keys=True) == value:
+        return data
+    return {"value": value}
+
+
+def decode_value(data):
+    """The string a read returns for the KV ``data`` (inverse of ``encode_value``)."""
+    data = data or {}
+    if set(data) == {"value"}:
+        value = data["value"]
+        return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return json.dumps(data, sort_keys=True)
+
+
+def iso_time(stamp):
+    """Vault's RFC 3339 nanosecond time as ISO 8601 with microseconds (``...T02:32:31.977413Z``)."""
+    if not stamp:
+        return None
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", stamp)
+    if not match:
+        return stamp
+    frac = (match.group(2) or "")[:7]
+    return match.group(1) + frac + match.group(3)
+
+
+# -- authentication -----------------------------------------------------------------------------
+class VaultAuth(object):
+    """One auth method: which options it needs and how it turns them into a client token."""
+
+    method = None
+    required = ()  # option names that must be set
+    credentials = ()  # option names a failed login points at
+
+    def __init__(self, options, mount):
+        self.options = options
+        self.mount = mount or self.method
+
+    def value(self, key):
+        return _opt(self.options, key)
+
+    def check(self):
+        """Refuse missing options before any request is made."""
+        for key in self.required:
+            if not self.value(key):
+                raise BadConfiguration(BACKEND, self.options.get("name") or "",
+                                       "vault_auth_method '%s' needs option '%s', which is not set"
+                                       % (self.method, key), "set '%s'" % key)
+
+    def secrets(self):
+        """Values that must never appear in a message."""
+        return [self.value(k) for k in ("vault_token", "vault_secret_id", "vault_jwt", "vault_password")]
+
+    def login(self, client):
+        raise NotImplementedError
+
+    def fix(self):
+        return "check %s and the role/user configured at auth mount '%s'" % (
+            ", ".join("'%s'" % c for c in self.credentials), self.mount)
+
+
+class TokenAuth(VaultAuth):
+    method = "token"
+    required = ("vault_token",)
+    credentials = ("vault_token",)
+
+    def value(self, key):
+        if key == "vault_token":
+            return _opt(self.options, key, "VAULT_TOKEN")
+        return _opt(self.options, key)
+
+    def login(self, client):
+        client.token = self.value("vault_token")
+
+    def fix(self):
+        return "set a valid, unexpired token in 'vault_token' (or VAULT_TOKEN); renew or re-issue it"
+
+
+class AppRoleAuth(VaultAuth):
+    method = "approle"
+    required = ("vault_role_id",)
+    credentials = ("vault_role_id", "vault_secret_id")
+
+    def login(self, client):
+        client.auth.approle.login(self.value("vault_role_id"), self.value("vault_secret_id"),
+                                  mount_point=self.mount)
+
+
+class JwtAuth(VaultAuth):
+    method = "jwt"
+    required = ("vault_role", "vault_jwt")
+    credentials = ("vault_role", "vault_jwt")
+
+    def login(self, client):
+        client.auth.jwt.jwt_login(self.value("vault_role"), self.value("vault_jwt"), path=self.mount)
+
+
+class KubernetesAuth(VaultAuth):
+    method = "kubernetes"
+    required = ("vault_role",)
+    credentials = ("vault_role", "vault_kubernetes_token_path")
+
+    def __init__(self, options, mount):
+        super(KubernetesAuth, self).__init__(options, mount)
+        self._jwt = None
+
+    def check(self):
+        super(KubernetesAuth, self).check()
+        if self.value("vault_jwt"):
+            self._jwt = self.value("vault_jwt")
+            return
+        path = self.value("vault_kubernetes_token_path") or "/var/run/secrets/kubernetes.io/serviceaccount/token"
+        try:
+            with open(path) as handle:
+                self._jwt = handle.read().strip()
+        except (IOError, OSError) as exc:
+            raise BadConfiguration(BACKEND, self.options.get("name") or "",
+                                   "cannot read the service-account token file '%s' (%s)" % (path, exc.strerror),
+                                   "set 'vault_kubernetes_token_path' to a readable token file, or pass the token in 'vault_jwt'")
+        if not self._jwt:
+            raise BadConfiguration(BACKEND, self.options.get("name") or "",
+                                   "the service-account token file '%s' is empty" % path,
+                                   "set 'vault_kubernetes_token_path' to the pod's projected token")
+
+    def secrets(self):
+        return super(KubernetesAuth, self).secrets() + [self._jwt]
+
+    def login(self, client):
+        client.auth.kubernetes.login(self.value("vault_role"), self._jwt, mount_point=self.mount)
+
+
+class UserpassAuth(VaultAuth):
+    method = "userpass"
+    required = ("vault_username", "vault_password")
+    credentials = ("vault_username", "vault_password")
+
+    def login(self, client):
+        client.auth.userpass.login(self.value("vault_username"), self.value("vault_password"), mount_point=self.mount)
+
+
+AUTH_METHODS = dict((cls.method, cls) for cls in (TokenAuth, AppRoleAuth, JwtAuth, KubernetesAuth, UserpassAuth))
+
+
+class _Missing(Exception):
+    """A 404 from the server, with its JSON body (KV v2 sends a deleted version's metadata in it)."""
+
+    def __init__(self, body):
+        super(_Missing, self).__init__("not found")
+        self.body = body or {}
+
+    def metadata(self):
+        data = self.body.get("data") or {}
+        return data.get("metadata") or None
+
+
+# -- the backend --------------------------------------------------------------------------------
+class VaultBackend(SecretBackend):
+    """KV v1/v2 on HashiCorp Vault or OpenBao. See the module docstring for mapping and options."""
+
+    name = BACKEND
+
+    def __init__(self, options):
+        super(VaultBackend, self).__init__(options)
+        if not HAS_HVAC:
+            raise BadConfiguration(BACKEND, options.get("name") or "",
+                                   "the Python library 'hvac' is not installed on the controller",
+                                   "pip install hvac (into the Python that runs Ansible)")
+        ref = options.get("name") or ""
+        self.url = _opt(options, "vault_url", "VAULT_ADDR")
+        if not self.url:
+            raise BadConfiguration(BACKEND, ref, "no server address", "set 'vault_url' or the VAULT_ADDR environment variable")
+        if not re.match(r"^https?://", self.url):
+            raise BadConfiguration(BACKEND, ref, "vault_url '%s' is not an http(s) URL" % self.url,
+                                   "use a URL like https://vault.example.com:8200")
+        self.namespace = _opt(options, "vault_namespace", "VAULT_NAMESPACE")
+        self.mount = (options.get("vault_mount") or "secret").strip("/")
+        self.kv_version = int(options.get("vault_kv_version") or 2)
+        if self.kv_version not in (1, 2):
+            raise BadConfiguration(BACKEND, ref, "vault_kv_version must be 1 or 2, not %s" % self.kv_version,
+                                   "set vault_kv_version to the version of the KV engine at '%s'" % self.mount)
+        method = options.get("vault_auth_method") or "token"
+        if method not in AUTH_METHODS:
+            raise BadConfiguration(BACKEND, ref, "unknown vault_auth_method '%s'" % method,
+                                   "use one of: %s" % ", ".join(sorted(AUTH_METHODS)))
+        self.auth = AUTH_METHODS[method](options, options.get("vault_auth_mount"))
+        self.auth.check()
+        self.verify = True
+        if options.get("vault_validate_certs") is False:
+            self.verify = False
+        elif options.get("vault_ca_cert"):
+            if not os.path.isfile(options["vault_ca_cert"]):
+                raise BadConfiguration(BACKEND, ref, "vault_ca_cert '%s' is not a file" % options["vault_ca_cert"],
+                                       "point vault_ca_cert at the PEM CA bundle of the server")
+            self.verify = options["vault_ca_cert"]
+        self._client = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _scrub(self, text):
+        for secret in self.auth.secrets():
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "<hidden>")
+        return text
+
+    def _server_said(self, exc):
+        errors = [e for e in (getattr(exc, "errors", None) or []) if isinstance(e, str)]
+        text = "; ".join(e.strip().replace("\n", " ") for e in errors)[:300]
+        return self._scrub(text) if text else type(exc).__name__
+
+    def _transport_error(self, exc, ref):
+        """Map a requests-level failure (no HTTP answer)."""
+        if isinstance(exc, requests.exceptions.SSLError):
+            reason = re.search(r"certificate verify failed[^'\")]*|wrong version number|hostname mismatch[^'\")]*", str(exc))
+            return BadConfiguration(BACKEND, ref, "TLS connection to %s failed (%s)"
+                                    % (self.url, reason.group(0).strip() if reason else "TLS handshake error"),
+                                    "set 'vault_ca_cert' to the PEM CA bundle that signed the server certificate "
+                                    "(vault_validate_certs: false only for a throw-away test server), "
+                                    "and use http:// only for a server without TLS")
+        if isinstance(exc, requests.exceptions.Timeout):
+            what = "no answer within %gs" % self.timeout
+        else:
+            what = "connection failed (refused, reset or name not resolved)"
+        return BackendUnreachable(BACKEND, ref, "cannot reach %s: %s" % (self.url, what))
+
+    def _map(self, exc, ref, during_login=False):
+        """Turn an hvac/requests exception into the backend error family."""
+        if isinstance(exc, requests.exceptions.RequestException):
+            return self._transport_error(exc, ref)
+        said = self._server_said(exc)
+        if isinstance(exc, hvac.exceptions.RateLimitExceeded):
+            return Throttled(BACKEND, ref, "the server rate-limited the request (HTTP 429)")
+        if isinstance(exc, (hvac.exceptions.InternalServerError, hvac.exceptions.VaultDown, hvac.exceptions.BadGateway,
+                            hvac.exceptions.VaultNotInitialized)):
+            return BackendUnreachable(BACKEND, ref, "the server at %s is sealed, in standby or failing (%s: %s)"
+                                      % (self.url, type(exc).__name__, said),
+                                      "unseal or repair the server, or retry later")
+        if during_login:
+            if isinstance(exc, hvac.exceptions.InvalidPath):
+                return BadConfiguration(BACKEND, ref, "no %s auth method is enabled at auth mount '%s' (%s)"
+                                        % (self.auth.method, self.auth.mount, said),
+                                        "set 'vault_auth_mount' to the path where the method is enabled")
+            return AccessDenied(BACKEND, ref, "%s login at auth mount '%s' was refused (%s)"
+                                % (self.auth.method, self.auth.mount, said), self.auth.fix())
+        if isinstance(exc, (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized)):
+            if not self._token_valid():
+                return AccessDenied(BACKEND, ref, "the server refused the client token (invalid, expired or revoked)",
+                                    self.auth.fix())
+            return AccessDenied(BACKEND, ref, "the token's policies do not allow this on mount '%s' (%s)"
+                                % (self.mount, said),
+                                "grant the token a policy with the needed capabilities on '%s'"
+                                % self._api_path(ref))
+        if isinstance(exc, hvac.exceptions.InvalidRequest):
+            return BadConfiguration(BACKEND, ref, "the server rejected the request (%s)" % said,
+                                    "check vault_mount ('%s') and vault_kv_version (%d)" % (self.mount, self.kv_version))
+        return BackendUnreachable(BACKEND, ref, "unexpected answer from %s (%s: %s)" % (self.url, type(exc).__name__, said))
+
+    def _api_path(self, ref):
+        name = str(ref).split("@")[0].split("#")[0]
+        if self.kv_version == 2:
+            return "%s/data/%s" % (self.mount, name)
+        return "%s/%s" % (self.mount, name)
+
+    def _token_valid(self):
+        """Whether the current token is accepted at all (lookup-self is in every default policy)."""
+        try:
+            self._client.auth.token.lookup_self()
+            return True
+        except hvac.exceptions.VaultError as exc:
+            return not isinstance(exc, (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized))
+        except requests.exceptions.RequestException:
+            return True
+
+    def client(self, ref=""):
+        """The logged-in hvac client, created on first use."""
+        if self._client is None:
+            client = hvac.Client(url=self.url, token="", verify=self.verify, timeout=self.timeout,
+                                 namespace=self.namespace)
+            try:
+                self.auth.login(client)
+            except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
+                raise self._map(exc, ref, during_login=True)
+            self._client = client
+        return self._client
+
+    def _api(self, ref, func):
+        """Run ``func(client)``; a 404 becomes ``_Missing`` for the caller to explain, the rest is mapped."""
+        client = self.client(ref)
+        try:
+            return func(client)
+        except hvac.exceptions.InvalidPath as exc:
+            said = self._server_said(exc)
+            if "no handler for route" in said:
+                raise BadConfiguration(BACKEND, ref, "no secrets engine is mounted at '%s'" % self.mount,
+                                       "set 'vault_mount' to the path of the KV engine")
+            raise _Missing(exc.json if isinstance(exc.json, dict) else None)
+        except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
+            raise self._map(exc, ref)
+
+    def _not_found(self, ref, what=None):
+        return SecretNotFound(BACKEND, str(ref), what or "no secret at this path in KV v%d mount '%s'"
+                              % (self.kv_version, self.mount))
+
+    def _kv2_version(self, ref):
+        if ref.version is None or ref.version.lower() == "latest":
+            return None
+        if not re.match(r"^[1-9][0-9]*$", ref.version):
+            raise BadConfiguration(BACKEND, str(ref), "version '%s' is not a KV v2 version number" % ref.version,
+                                   "use a positive integer or 'latest'")
+        return int(ref.version)
+
+    # -- primitives -------------------------------------------------------------------------
+    def _read(self, ref):
+        if self.kv_version == 1:
+            return self._read_kv1(ref)
+        version = self._kv2_version(ref)
+        try:
+            resp = self._api(ref, lambda c: c.secrets.kv.v2.read_secret_version(
+                path=ref.name, version=version, mount_point=self.mount, raise_on_deleted_version=True))
+        except _Missing as missing:
+            raise self._kv2_missing(ref, version, missing.metadata())
+        data = resp.get("data") or {}
+        meta = data.get("metadata") or {}
+        return Secret(decode_value(data.get("data")), meta.get("version"), iso_time(meta.get("created_time")),
+                      meta.get("custom_metadata") or {})
+
+    def _kv2_missing(self, ref, version, meta):
+        """Say precisely what is missing: the secret, a version, or a retired version."""
+        if meta:
+            number = meta.get("version")
+            which = "version %s" % number if version else "the latest version (%s)" % number
+            if meta.get("destroyed"):
+                return SecretNotFound(BACKEND, str(ref), "%s is destroyed" % which,
+                                      "read another version, or write a new one")
+            return SecretNotFound(BACKEND, str(ref), "%s is disabled (soft-deleted)" % which,
+                                  "undelete it (vault kv undelete -versions=%s), read another version, or write a new one"
+                                  % number)
+        if version is None:
+            return self._not_found(ref)
+        try:
+            current = self._api(ref, lambda c: c.secrets.kv.v2.read_secret_metadata(
+                path=ref.name, mount_point=self.mount))["data"].get("current_version")
+        except _Missing:
+            return self._not_found(ref)
+        return SecretNotFound(BACKEND, str(ref), "version %d does not exist (the latest is %s)" % (version, current),
+                              "use a version listed by the versions of this secret, or 'latest'")
+
+    def _read_kv1(self, ref):
+        if ref.version is not None and ref.version.lower() not in LATEST:
+            raise BadConfiguration(BACKEND, str(ref), "KV v1 mount '%s' keeps no versions" % self.mount,
+                                   "drop 'version' (or set vault_kv_version: 2 if the mount is KV v2)")
+        try:
+            resp = self._api(ref, lambda c: c.secrets.kv.v1.read_secret(path=ref.name, mount_point=self.mount))
+        except _Missing:
+            raise self._not_found(ref)
+        return Secret(decode_value(resp.get("data")), KV1_VERSION, None, {})
+
+    def _write(self, name, value):
+        data = encode_value(value)
+        if self.kv_version == 1:
+            try:
+                self._api(name, lambda c: c.secrets.kv.v1.create_or_update_secret(
+                    path=name, secret=data, mount_point=self.mount))
+            except _Missing:
+                raise self._not_found(name)
+            return KV1_VERSION
+        try:
+            resp = self._api(name, lambda c: c.secrets.kv.v2.create_or_update_secret(
+                path=name, secret=data, mount_point=self.mount))
+        except _Missing:
+            raise self._not_found(name)
+        return str(resp["data"]["version"])
+
+    def _versions(self, name):
+        if self.kv_version == 1:
+            self._read_kv1(SecretRef(name))  # raises SecretNotFound when absent
+            return [VersionInfo(KV1_VERSION)]
+        try:
+            meta = self._api(name, lambda c: c.secrets.kv.v2.read_secret_metadata(
+                path=name, mount_point=self.mount))["data"]
+        except _Missing:
+            raise self._not_found(name)
+        listed = []
+        for number, info in (meta.get("versions") or {}).items():
+            if info.get("destroyed"):
+                state = "destroyed"
+            elif info.get("deletion_time"):
+                state = "disabled"
+            else:
+                state = "enabled"
+            listed.append(VersionInfo(number, iso_time(info.get("created_time")), state))
+        listed.sort(key=lambda v: int(v.version), reverse=True)
+        return listed
+
+    def _retire(self, name, versions, mode):
+        if self.kv_version == 1:
+            return  # nothing to retire: KV v1 keeps only the current value
+        numbers = [int(v.version) for v in versions]
+        try:
+            if mode == "destroy":
+                self._api(name, lambda c: c.secrets.kv.v2.destroy_secret_versions(
+                    path=name, versions=numbers, mount_point=self.mount))
+            else:
+                self._api(name, lambda c: c.secrets.kv.v2.delete_secret_versions(
+                    path=name, versions=numbers, mount_point=self.mount))
+        except _Missing:
+            raise self._not_found(name)
+

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Gateway token generation and the gateway_token module's ensure/rotate/retire logic."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import secrets
+import string
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import (
+    BadConfiguration,
+    InvalidFormat,
+    SecretNotFound,
+)
+
+ALPHABET = string.ascii_letters + string.digits
+MASK = "********"
+
+
+def generate_token(length=48, prefix="sk-"):
+    """A random token: ``prefix`` plus ``length`` characters from [A-Za-z0-9] (about 5.95 bits each)."""
+    if length < 24:
+        raise BadConfiguration("token", "", "length %d is too short for a gateway token" % length,
+                               "set length to 24 or more (48 is the default)")
+    return prefix + "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def _current_raw(backend, name):
+    try:
+        return backend.read(SecretRef(name))
+    except SecretNotFound:
+        return None
+
+
+def _merge_field(backend, name, raw, field, value):
+    """The whole JSON secret with ``field`` set to ``value`` (write through a field)."""
+    data = {}
+    if raw is not None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise InvalidFormat(backend.name, "%s#%s" % (name, field), "cannot set field '%s': the stored secret is "
+                                "not a JSON object" % field, "drop 'field' or store a JSON object in this secret")
+    data[field] = value
+    return json.dumps(data, sort_keys=True)
+
+
+def ensure_token(backend, params, check_mode=False):
+    """Apply the gateway_token module's parameters to ``backend``. Returns (result, value or None)."""
+    name, field = params["name"], params.get("field")
+    value, generate, rotate = params.get("value"), params.get("generate"), params.get("rotate")
+    if value is None and not generate:
+        raise BadConfiguration(backend.name, name, "neither 'value' nor 'generate' is set",
+                               "pass the token in 'value' (no_log) or set 'generate: true'")
+    current = _current_raw(backend, name)
+    current_value = current.value if current is not None else None
+    if field and current_value is not None:
+        try:
+            current_value = backend.read(SecretRef(name, field=field)).value
+        except InvalidFormat:
+            current_value = None
+
+    if value is None:
+        needed = current_value is None or rotate
+        new_value = generate_token(params.get("length") or 48, params.get("prefix") or "") if needed and not check_mode else None
+    else:
+        needed = current_value != value
+        new_value = value
+
+    result = {"changed": bool(needed), "name": name, "backend": backend.name,
+              "previous_version": current.version if current is not None else None,
+              "version": current.version if current is not None else None,
+              "created": current is None and bool(needed), "retired": []}
+    if needed and not check_mode:
+        stored = _merge_field(backend, name, current.value if current else None, field, new_value) if field else new_value
+        result["version"] = backend.write(name, stored)
+    if params.get("retire"):
+        result["retired"] = _retire(backend, name, int(params["retire"]), params.get("retire_mode") or "disable",
+                                    check_mode, pending_write=needed)
+        result["changed"] = result["changed"] or bool(result["retired"])
+    result["diff"] = {
+        "before": {"version": result["previous_version"], "value": MASK if current is not None else None},
+        "after": {"version": result["version"] if not (needed and check_mode) else "(new version)",
+                  "value": MASK if (current is not None or needed) else None},
+    }
+    return result, (new_value if needed else current_value)
+
+
+def _retire(backend, name, keep, mode, check_mode, pending_write):
+    if check_mode:
+        try:
+            listed = backend.versions(name)
+        except SecretNotFound:
+            return []
+        enabled = [v for v in listed if v.state == "enabled"]
+        # A pending write adds one enabled version in front of the current ones.
+        kept = set(v.version for v in enabled[:max(keep - (1 if pending_write else 0), 0)])
+        return [v.version for v in listed if v.version not in kept
+                and (v.state == "enabled" or (mode == "destroy" and v.state != "destroyed"))]
+    return backend.retire(name, keep, mode)
