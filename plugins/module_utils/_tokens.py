@@ -81,7 +81,7 @@ def ensure_token(backend, params, check_mode=False):
     if needed and not check_mode:
         stored = _merge_field(backend, name, current.value if current else None, field, new_value) if field else new_value
         result["version"] = backend.write(name, stored)
-    if params.get("retire"):
+    if params.get("retire") is not None:
         result["retired"] = _retire(backend, name, int(params["retire"]), params.get("retire_mode") or "disable",
                                     check_mode, pending_write=needed)
         result["changed"] = result["changed"] or bool(result["retired"])

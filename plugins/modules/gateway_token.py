@@ -184,7 +184,6 @@ def main():
             return_value=dict(type="bool", default=False),
         ),
         mutually_exclusive=MUTUALLY_EXCLUSIVE + [["value", "generate"], ["value", "rotate"]],
-        required_one_of=[["value", "generate"]],
         supports_check_mode=True,
     )
     if module.params["version"] or module.params["version_stage"]:

@@ -16,6 +16,7 @@ import re
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
     Secret,
     SecretBackend,
+    SecretRef,
     VersionInfo,
 )
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import (
@@ -99,13 +100,14 @@ class AwsBackend(SecretBackend):
             raise BadConfiguration(self.name, options.get("name") or "", "the boto3 Python package is not installed",
                                    "install it on the controller: pip install boto3")
         self._client = None
+        self._current = set()  # AWSCURRENT version id(s) seen by the last _versions()
 
     # -- connection -----------------------------------------------------------------------------
     def _config(self):
         # One attempt per call: transient errors are retried by SecretBackend._call, so the SDK's
         # own retry loop (up to minutes with its backoff) is switched off; timeouts are ours.
         return Config(connect_timeout=self.timeout, read_timeout=self.timeout,
-                      retries={"max_attempts": 1, "mode": "standard"})
+                      retries={"total_max_attempts": 1, "mode": "standard"})
 
     def _sts_endpoint(self, endpoint):
         # An AWS-hosted endpoint (e.g. a VPC endpoint) serves Secrets Manager only, so STS keeps its
@@ -146,9 +148,14 @@ class AwsBackend(SecretBackend):
                                  config=self._config())
             try:
                 creds = sts.assume_role(RoleArn=role, RoleSessionName="llmops-claude-gateway",
-                                        DurationSeconds=900)["Credentials"]
-            except Exception as exc:  # mapped below; the role ARN is not a secret
-                raise self._map(exc, ref, during="assuming role '%s'" % role)
+                                        DurationSeconds=3600)["Credentials"]
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+                err = self._map(exc, ref, during="assuming role '%s'" % role)
+                if isinstance(err, AccessDenied):
+                    err = AccessDenied(self.name, str(ref), err.problem,
+                                       "allow sts:AssumeRole on this role for the identity used, and check the "
+                                       "role's trust policy names it")
+                raise err
             session = boto3.session.Session(
                 aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
                 aws_session_token=creds["SessionToken"], region_name=region)
@@ -276,30 +283,50 @@ class AwsBackend(SecretBackend):
         # Created concurrently by someone else: add our value as a new version.
         return self._api(name, "put_secret_value", "writing", SecretId=name, SecretString=value)["VersionId"]
 
+    def retire(self, name, keep, mode="disable"):
+        # AWS cannot delete one version: a version without staging labels is "deprecated" and AWS
+        # removes it later by itself. So "destroy" is the same as "disable" here (and a second
+        # "destroy" run finds nothing left to do, as with the other stores).
+        if mode == "destroy":
+            mode = "disable"
+        retired = super(AwsBackend, self).retire(name, keep, mode)
+        # _retire leaves the AWSCURRENT version alone (it is kept on top of the newest N).
+        return [v for v in retired if v not in self._current]
+
     def _versions(self, name):
         listed, token = [], None
         while True:
             kwargs = {"SecretId": name, "IncludeDeprecated": True}
             if token:
                 kwargs["NextToken"] = token
-            resp = self._api(name, "list_secret_version_ids", "listing versions", **kwargs)
+            try:
+                resp = self.client(name).list_secret_version_ids(**kwargs)
+            except botocore.exceptions.ClientError as exc:
+                # Some servers answer 500 instead of ResourceNotFound for a missing secret.
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+                if status >= 500 and not self._exists(SecretRef(name)):
+                    raise SecretNotFound(self.name, name, "the secret does not exist")
+                raise self._map(exc, name, during="listing versions")
+            except botocore.exceptions.BotoCoreError as exc:
+                raise self._map(exc, name, during="listing versions")
             listed.extend(resp.get("Versions", []))
             token = resp.get("NextToken")
             if not token:
                 break
+
         # Newest first by CreatedDate; equal dates keep the server's (creation) order, reversed.
         def newest(pair):
             created = pair[1].get("CreatedDate")
             return (created.timestamp() if hasattr(created, "timestamp") else 0, pair[0])
 
         order = sorted(enumerate(listed), key=newest, reverse=True)
+        self._current = set(v["VersionId"] for v in listed if CURRENT in (v.get("VersionStages") or []))
         return [VersionInfo(v["VersionId"], _iso(v.get("CreatedDate")),
                             "enabled" if v.get("VersionStages") else "disabled", v.get("VersionStages"))
                 for _i, v in order]
 
     def _retire(self, name, versions, mode):
-        # AWS has no per-version delete: a version without staging labels is "deprecated" and AWS
-        # removes it later by itself. So "destroy" does the same as "disable": remove the labels.
+        # Retiring = removing the version's staging labels (see retire() for "destroy").
         # The AWSCURRENT version is never touched (moving AWSCURRENT is a write, not a retire).
         for info in versions:
             if CURRENT in info.labels:

@@ -20,7 +20,7 @@ class SecretError(Exception):
 
     def __init__(self, backend, ref, problem, fix=None):
         self.backend = backend
-        self.ref = ref
+        self.ref = "" if ref is None else str(ref)  # a SecretRef or a name
         self.problem = problem
         self.fix = fix if fix is not None else self.default_fix
         super(SecretError, self).__init__(self.__str__())

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
@@ -33,6 +34,7 @@ try:
     from google.api_core import exceptions as gexc
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import secretmanager_v1
+    from google.oauth2 import service_account
     from google.oauth2.credentials import Credentials as TokenCredentials
 
     HAS_GCP = True
@@ -51,6 +53,7 @@ except ImportError:
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 SECRET_PATH = re.compile(r"^projects/([^/]+)/secrets/([^/]+)$")
+LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)")
 SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 
@@ -124,16 +127,14 @@ class GcpBackend(SecretBackend):
         if token and path:
             raise BadConfiguration(self.name, ref, "both 'gcp_access_token' and 'gcp_credentials_file' are set",
                                    "set only one of them")
+        endpoint = self._endpoint() or ""
+        if (token or path) and endpoint.startswith("http://") and not LOOPBACK.match(endpoint):
+            raise BadConfiguration(self.name, ref, "credentials would be sent unencrypted to '%s'" % endpoint,
+                                   "use an https:// gcp_api_endpoint (plain http is only for a local emulator)")
         if token:
             self._credentials = TokenCredentials(token)
         elif path:
-            try:
-                self._credentials, self._creds_project = google.auth.load_credentials_from_file(path, scopes=SCOPES)
-            except (google.auth.exceptions.DefaultCredentialsError, ValueError, OSError) as exc:
-                # The file's content is never quoted: it holds a private key.
-                raise BadConfiguration(self.name, ref, "cannot load the credentials file '%s' (%s)"
-                                       % (path, type(exc).__name__),
-                                       "point 'gcp_credentials_file' at a readable service-account JSON key file")
+            self._credentials, self._creds_project = self._from_file(path, ref)
         elif (self._endpoint() or "").startswith("http://"):
             # A plain-http endpoint is a local emulator: sending a real token there would leak it.
             self._credentials = AnonymousCredentials()
@@ -146,6 +147,31 @@ class GcpBackend(SecretBackend):
                                        "set 'gcp_credentials_file' or 'gcp_access_token', "
                                        "or run 'gcloud auth application-default login'")
         return self._credentials
+
+    def _from_file(self, path, ref):
+        """Service-account key or user (authorized_user) credentials from a JSON file.
+
+        Other types (external_account ...) can run commands or fetch URLs named in the file; they
+        are left to Application Default Credentials, which the operator sets up on purpose.
+        """
+        # The file's content is never quoted in errors: it holds a private key.
+        try:
+            with open(path) as handle:
+                info = json.load(handle)
+            kind = info.get("type") if isinstance(info, dict) else None
+            if kind == "service_account":
+                creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+                return creds, info.get("project_id")
+            if kind == "authorized_user":
+                return TokenCredentials.from_authorized_user_info(info, scopes=SCOPES), info.get("quota_project_id")
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            raise BadConfiguration(self.name, ref, "cannot load the credentials file '%s' (%s)"
+                                   % (path, type(exc).__name__),
+                                   "point 'gcp_credentials_file' at a readable service-account JSON key file")
+        raise BadConfiguration(self.name, ref, "the credentials file '%s' is of type '%s', not a service-account key"
+                               % (path, kind),
+                               "use a service-account key or authorized_user file; for other types set "
+                               "GOOGLE_APPLICATION_CREDENTIALS and leave 'gcp_credentials_file' unset")
 
     def client(self, ref=""):
         if self._client is not None:

@@ -150,8 +150,9 @@ class VaultAuth(object):
         raise NotImplementedError
 
     def fix(self):
-        return "check %s and the role/user configured at auth mount '%s'" % (
-            ", ".join("'%s'" % c for c in self.credentials), self.mount)
+        names = ", ".join("'%s'" % c for c in self.credentials)
+        return "check %s, the role/user configured at auth mount '%s', and that the %s method is enabled " \
+               "there (else set 'vault_auth_mount')" % (names, self.mount, self.method)
 
 
 class TokenAuth(VaultAuth):
@@ -265,8 +266,9 @@ class VaultBackend(SecretBackend):
         if not self.url:
             raise BadConfiguration(BACKEND, ref, "no server address", "set 'vault_url' or the VAULT_ADDR environment variable")
         if not re.match(r"^https?://", self.url):
-            raise BadConfiguration(BACKEND, ref, "vault_url '%s' is not an http(s) URL" % self.url,
+            raise BadConfiguration(BACKEND, ref, "vault_url is not an http(s) URL",
                                    "use a URL like https://vault.example.com:8200")
+        self.shown_url = re.sub(r"//[^/@]*@", "//", self.url)  # never show user:password@ in messages
         self.namespace = _opt(options, "vault_namespace", "VAULT_NAMESPACE")
         self.mount = (options.get("vault_mount") or "secret").strip("/")
         self.kv_version = int(options.get("vault_kv_version") or 2)
@@ -288,6 +290,7 @@ class VaultBackend(SecretBackend):
                                        "point vault_ca_cert at the PEM CA bundle of the server")
             self.verify = options["vault_ca_cert"]
         self._client = None
+        self._mount_version = None  # the mount's KV version as the server reports it; 0 = unknown
 
     # -- plumbing ---------------------------------------------------------------------------
     def _scrub(self, text):
@@ -298,6 +301,8 @@ class VaultBackend(SecretBackend):
 
     def _server_said(self, exc):
         errors = [e for e in (getattr(exc, "errors", None) or []) if isinstance(e, str)]
+        if not errors and isinstance(getattr(exc, "text", None), str) and not exc.text.lstrip().startswith("{"):
+            errors = [exc.text]  # a plain-text answer, e.g. from a proxy or the TLS listener
         text = "; ".join(e.strip().replace("\n", " ") for e in errors)[:300]
         return self._scrub(text) if text else type(exc).__name__
 
@@ -306,7 +311,7 @@ class VaultBackend(SecretBackend):
         if isinstance(exc, requests.exceptions.SSLError):
             reason = re.search(r"certificate verify failed[^'\")]*|wrong version number|hostname mismatch[^'\")]*", str(exc))
             return BadConfiguration(BACKEND, ref, "TLS connection to %s failed (%s)"
-                                    % (self.url, reason.group(0).strip() if reason else "TLS handshake error"),
+                                    % (self.shown_url, reason.group(0).strip() if reason else "TLS handshake error"),
                                     "set 'vault_ca_cert' to the PEM CA bundle that signed the server certificate "
                                     "(vault_validate_certs: false only for a throw-away test server), "
                                     "and use http:// only for a server without TLS")
@@ -314,7 +319,7 @@ class VaultBackend(SecretBackend):
             what = "no answer within %gs" % self.timeout
         else:
             what = "connection failed (refused, reset or name not resolved)"
-        return BackendUnreachable(BACKEND, ref, "cannot reach %s: %s" % (self.url, what))
+        return BackendUnreachable(BACKEND, ref, "cannot reach %s: %s" % (self.shown_url, what))
 
     def _map(self, exc, ref, during_login=False):
         """Turn an hvac/requests exception into the backend error family."""
@@ -326,7 +331,7 @@ class VaultBackend(SecretBackend):
         if isinstance(exc, (hvac.exceptions.InternalServerError, hvac.exceptions.VaultDown, hvac.exceptions.BadGateway,
                             hvac.exceptions.VaultNotInitialized)):
             return BackendUnreachable(BACKEND, ref, "the server at %s is sealed, in standby or failing (%s: %s)"
-                                      % (self.url, type(exc).__name__, said),
+                                      % (self.shown_url, type(exc).__name__, said),
                                       "unseal or repair the server, or retry later")
         if during_login:
             if isinstance(exc, hvac.exceptions.InvalidPath):
@@ -343,10 +348,14 @@ class VaultBackend(SecretBackend):
                                 % (self.mount, said),
                                 "grant the token a policy with the needed capabilities on '%s'"
                                 % self._api_path(ref))
+        if "HTTP request to an HTTPS server" in said:
+            return BadConfiguration(BACKEND, ref, "the server at %s speaks HTTPS" % self.shown_url,
+                                    "use an https:// URL in 'vault_url' (and 'vault_ca_cert' for a private CA)")
         if isinstance(exc, hvac.exceptions.InvalidRequest):
             return BadConfiguration(BACKEND, ref, "the server rejected the request (%s)" % said,
-                                    "check vault_mount ('%s') and vault_kv_version (%d)" % (self.mount, self.kv_version))
-        return BackendUnreachable(BACKEND, ref, "unexpected answer from %s (%s: %s)" % (self.url, type(exc).__name__, said))
+                                    "check vault_mount ('%s'), vault_kv_version (%d) and the mount's settings "
+                                    "(e.g. cas_required)" % (self.mount, self.kv_version))
+        return BackendUnreachable(BACKEND, ref, "unexpected answer from %s (%s: %s)" % (self.shown_url, type(exc).__name__, said))
 
     def _api_path(self, ref):
         name = str(ref).split("@")[0].split("#")[0]
@@ -391,8 +400,30 @@ class VaultBackend(SecretBackend):
             raise self._map(exc, ref)
 
     def _not_found(self, ref, what=None):
+        mismatch = self._kv_mismatch(ref)
+        if mismatch:
+            return mismatch
         return SecretNotFound(BACKEND, str(ref), what or "no secret at this path in KV v%d mount '%s'"
                               % (self.kv_version, self.mount))
+
+    def _kv_mismatch(self, ref):
+        """A BadConfiguration when the mount's real KV version differs from vault_kv_version.
+
+        Best effort, asked only before a write or after a miss: with the wrong version a read finds
+        nothing and a KV v2 write to a KV v1 mount would create a secret named ``data/<name>``.
+        """
+        if self._mount_version is None:
+            try:
+                info = self.client(ref).read("sys/internal/ui/mounts/%s" % self.mount) or {}
+                options = (info.get("data") or {}).get("options") or {}
+                self._mount_version = int(options.get("version") or 1)
+            except (hvac.exceptions.VaultError, requests.exceptions.RequestException, ValueError, AttributeError):
+                self._mount_version = 0  # cannot tell (e.g. no policy on sys/internal/ui/mounts)
+        if self._mount_version and self._mount_version != self.kv_version:
+            return BadConfiguration(BACKEND, str(ref), "mount '%s' is a KV v%d engine but vault_kv_version is %d"
+                                    % (self.mount, self._mount_version, self.kv_version),
+                                    "set vault_kv_version: %d" % self._mount_version)
+        return None
 
     def _kv2_version(self, ref):
         if ref.version is None or ref.version.lower() == "latest":
@@ -450,6 +481,9 @@ class VaultBackend(SecretBackend):
 
     def _write(self, name, value):
         data = encode_value(value)
+        mismatch = self._kv_mismatch(name)
+        if mismatch:
+            raise mismatch
         if self.kv_version == 1:
             try:
                 self._api(name, lambda c: c.secrets.kv.v1.create_or_update_secret(
@@ -498,4 +532,3 @@ class VaultBackend(SecretBackend):
                     path=name, versions=numbers, mount_point=self.mount))
         except _Missing:
             raise self._not_found(name)
-

@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side policy checks of the claude_code role (see module_utils/_claude_code.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: claude_code_policy
+short_description: Check a claude_code role configuration against the gateway policy
+version_added: 0.1.0
+description:
+  - Takes the role's variables (without the C(claude_code_) prefix) as a dict and returns
+    C({error, warnings, env, token_env_var}). C(error) is null when every rule holds, otherwise one message
+    naming the rule broken and the fix. C(env) is the non-secret environment to push (gateway URL, bypass
+    flags written as C(1), client mode variables, extra variables).
+  - The other filters of this file serve the role's token handling - C(claude_code_token_refs) (a host's
+    store references), C(claude_code_unique_refs), C(claude_code_resolve_tokens) (a host's tokens from values
+    and store reads, checked like values) and C(claude_code_check_token). Messages never hold a token value.
+author:
+  - llmops.claude_gateway maintainers
+positional: _input
+options:
+  _input:
+    description: The role configuration.
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Check the configuration
+  ansible.builtin.set_fact:
+    policy: "{{ {'client': 'workstation', 'gateway_url': 'https://gw.example.com', 'users': [{'name': 'alice', 'token': tok}]}
+                | llmops.claude_gateway.claude_code_policy }}"
+"""
+
+RETURN = r"""
+_value:
+  description: C(error) (str or null), C(warnings) (list), C(env) (dict), C(token_env_var) (str).
+  type: dict
+"""
+
+import json
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import PolicyError, check_token, evaluate
+
+
+def claude_code_policy(cfg):
+    try:
+        result = evaluate(dict(cfg or {}))
+    except PolicyError as exc:
+        return {"error": str(exc), "warnings": [], "env": {}, "token_env_var": None}
+    result["error"] = None
+    return result
+
+
+def _ref_key(ref):
+    return json.dumps(ref, sort_keys=True, default=str)
+
+
+def claude_code_token_refs(users, shared_ref=None, store=None):
+    """Store references a host needs (each merged over the common store options), without repeats."""
+    store = dict(store or {})
+    refs = []
+    if shared_ref:
+        refs.append(dict(store, **shared_ref))
+    for user in users or []:
+        if isinstance(user, dict) and user.get("token_ref") and user.get("token") is None:
+            refs.append(dict(store, **user["token_ref"]))
+    return claude_code_unique_refs(refs)
+
+
+def claude_code_unique_refs(refs):
+    seen, out = set(), []
+    for ref in refs or []:
+        if _ref_key(ref) not in seen:
+            seen.add(_ref_key(ref))
+            out.append(ref)
+    return out
+
+
+def claude_code_resolve_tokens(reads, users=None, token=None, token_ref=None, store=None):
+    """Tokens of one host from values and store reads: {error, shared, users: [{name, token}]}.
+
+    ``reads`` is the registered loop result of the store reads (items with ``item`` and ``value``).
+    """
+    store = dict(store or {})
+    values = {}
+    for res in reads or []:
+        if isinstance(res, dict) and "item" in res and not res.get("failed") and not res.get("skipped"):
+            values[_ref_key(res["item"])] = res.get("value")
+
+    def lookup(ref, what):
+        key = _ref_key(dict(store, **ref))
+        if key not in values:
+            raise PolicyError("token-missing", "the store reference for %s was not read" % what,
+                              "check the reference (name, backend options) for %s" % what)
+        return values[key]
+
+    out = {"error": None, "shared": None, "users": []}
+    try:
+        shared = token if token is not None else (lookup(token_ref, "claude_code_token_ref") if token_ref else None)
+        if shared is not None:
+            check_token(shared, "claude_code_token" if token is not None else "claude_code_token_ref")
+        out["shared"] = shared
+        for user in users or []:
+            name = user.get("name")
+            if user.get("token") is not None:
+                value = user["token"]
+            elif user.get("token_ref"):
+                value = lookup(user["token_ref"], "user %s" % name)
+            else:
+                value = shared
+            check_token(value, "user %s" % name)
+            out["users"].append({"name": name, "token": value})
+    except PolicyError as exc:
+        return {"error": str(exc), "shared": None, "users": []}
+    return out
+
+
+def claude_code_user_accounts(users, passwd):
+    """[{name, uid, gid, home}] of the listed users found in getent passwd facts."""
+    out = []
+    for user in users or []:
+        entry = (passwd or {}).get(user.get("name"))
+        if entry:
+            out.append({"name": user["name"], "uid": entry[1], "gid": entry[2], "home": entry[4]})
+    return out
+
+
+def claude_code_check_token(token, what="the token"):
+    try:
+        check_token(token, what)
+    except PolicyError as exc:
+        return str(exc)
+    return ""
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "claude_code_policy": claude_code_policy,
+            "claude_code_check_token": claude_code_check_token,
+            "claude_code_token_refs": claude_code_token_refs,
+            "claude_code_unique_refs": claude_code_unique_refs,
+            "claude_code_resolve_tokens": claude_code_resolve_tokens,
+            "claude_code_user_accounts": claude_code_user_accounts,
+        }

@@ -1,0 +1,230 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: claude_code_settings
+short_description: Merge keys into a Claude Code settings JSON file
+version_added: 0.1.0
+description:
+  - Sets the keys given in O(settings) and O(secret_settings) in a Claude Code settings file (managed
+    C(/etc/claude-code/managed-settings.json), a C(managed-settings.d/) drop-in, or a user's
+    C(~/.claude/settings.json)), keeping every key it is not given. Objects are merged key by key, so
+    adding C(env.ANTHROPIC_BASE_URL) keeps the other C(env) entries.
+  - With O(state=absent) it removes exactly the keys it is given (and objects that end up empty because of
+    that), and deletes the file when nothing is left (O(remove_empty)).
+  - The file is written atomically (temporary file in the same directory, then rename), only when its parsed
+    content changes. A file that is not valid JSON is never touched; the module fails and says why.
+  - Check mode and diff mode are supported; values of O(secret_settings), and values whose key looks like a
+    secret (C(*_TOKEN), C(*_KEY), C(*_SECRET), C(*_PASSWORD)), are masked in the diff.
+author:
+  - llmops.claude_gateway maintainers
+options:
+  path:
+    description: The settings file. Its directory must exist.
+    type: path
+    required: true
+  settings:
+    description: Keys to set (nested objects are merged). Keep secrets out of it; use O(secret_settings).
+    type: dict
+    default: {}
+  secret_settings:
+    description: Like O(settings), for values that must not be logged or shown in a diff.
+    type: dict
+    default: {}
+  purge:
+    description:
+      - Keys to remove if present, in the same nested form as O(settings) (values are ignored), for keys this
+        task managed before but no longer wants (a bypass flag the policy now forbids). Keys also in
+        O(settings) or O(secret_settings) are kept.
+    type: dict
+    default: {}
+  state:
+    description:
+      - V(present) sets the keys, V(absent) removes them and the keys in O(purge).
+      - With V(absent), a key given with a value is removed only when the file holds that value (a user's own
+        C(apiKeyHelper) survives); give V(null) to remove a key whatever it holds.
+    type: str
+    choices: [present, absent]
+    default: present
+  remove_empty:
+    description: With O(state=absent), delete the file when it holds no key any more.
+    type: bool
+    default: true
+  backup:
+    description: Keep a timestamped copy of the file before changing it.
+    type: bool
+    default: false
+notes:
+  - A new file gets mode C(0600) unless O(mode) is given; an existing file keeps its mode unless O(mode) is given.
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Point Claude Code at the gateway for every user of this machine
+  llmops.claude_gateway.claude_code_settings:
+    path: /etc/claude-code/managed-settings.json
+    settings:
+      apiKeyHelper: /usr/local/bin/claude-gateway-token
+      env:
+        ANTHROPIC_BASE_URL: https://gateway.example.com
+        CLAUDE_CODE_SKIP_BEDROCK_AUTH: "1"
+    mode: "0644"
+    owner: root
+    group: root
+
+- name: Remove what the first task added, keeping everything else
+  llmops.claude_gateway.claude_code_settings:
+    path: /etc/claude-code/managed-settings.json
+    state: absent
+    settings:
+      apiKeyHelper: /usr/local/bin/claude-gateway-token  # removed only if it still points there
+      env:
+        ANTHROPIC_BASE_URL: null
+        CLAUDE_CODE_SKIP_BEDROCK_AUTH: null
+"""
+
+RETURN = r"""
+path:
+  description: The settings file.
+  returned: always
+  type: str
+keys:
+  description: Dotted paths of the keys this task owns.
+  returned: always
+  type: list
+  elements: str
+  sample: ["apiKeyHelper", "env.ANTHROPIC_BASE_URL"]
+changed_keys:
+  description: Dotted paths of the owned keys whose value was added, changed or removed.
+  returned: always
+  type: list
+  elements: str
+backup_file:
+  description: The backup copy, when O(backup=true) and the file changed.
+  returned: changed and backup
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
+    FileFormatError,
+    dump_settings,
+    leaf_paths,
+    mask_settings,
+    merge_settings,
+    parse_settings,
+    remove_settings,
+    write_atomic,
+)
+
+
+def _get(data, path):
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None, False
+        data = data[key]
+    return data, True
+
+
+def _nest(path):
+    node = {path[-1]: None}
+    for key in reversed(path[:-1]):
+        node = {key: node}
+    return node
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            settings=dict(type="dict", default={}),
+            secret_settings=dict(type="dict", default={}, no_log=True),
+            purge=dict(type="dict", default={}),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            remove_empty=dict(type="bool", default=True),
+            backup=dict(type="bool", default=False),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    state = module.params["state"]
+    owned = merge_settings(module.params["settings"], module.params["secret_settings"])
+    secret_paths = leaf_paths(module.params["secret_settings"])
+    secret_values = [v for p in secret_paths for v in [_get(module.params["secret_settings"], p)[0]]]
+    keys = [".".join(p) for p in leaf_paths(owned)]
+    result = dict(changed=False, path=path, keys=keys, changed_keys=[])
+
+    # In check mode an earlier task may only have predicted the directory; predict the file too.
+    if state == "present" and not os.path.isdir(os.path.dirname(path) or ".") and not module.check_mode:
+        module.fail_json(msg="the directory of %s does not exist. Fix: create it first" % path, **result)
+    exists = os.path.exists(path)
+    if exists and not os.path.isfile(path):
+        module.fail_json(msg="%s exists and is not a regular file; it was left untouched" % path, **result)
+    text = ""
+    if exists:
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read().decode("utf-8")
+        except UnicodeDecodeError:
+            module.fail_json(msg="%s is not UTF-8 text; it was left untouched. Fix: repair or move it" % path, **result)
+        except (IOError, OSError) as exc:
+            module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), **result)
+    try:
+        before = parse_settings(text, path)
+    except FileFormatError as exc:
+        module.fail_json(msg=to_native(exc), error_kind="invalid_json", **result)
+
+    owned_paths = leaf_paths(owned)
+    purge = {}
+    for path_ in leaf_paths(module.params["purge"]):
+        if path_ not in owned_paths:
+            purge = merge_settings(purge, _nest(path_))
+    if state == "present":
+        after = merge_settings(remove_settings(before, purge), owned)
+    else:
+        after = remove_settings(remove_settings(before, owned, match_values=True), purge)
+    result["changed_keys"] = [".".join(p) for p in owned_paths + leaf_paths(purge)
+                              if _get(before, p) != _get(after, p)]
+    delete = state == "absent" and exists and not after and module.params["remove_empty"]
+    create = state == "present" and not exists
+    content_changed = delete or create or after != before
+
+    if module._diff:
+        mask = (lambda d: dump_settings(mask_settings(d, secret_paths, secret_values)))
+        result["diff"] = dict(before_header=path, after_header=path,
+                              before=mask(before) if exists else "",
+                              after="" if delete or (state == "absent" and not exists) else mask(after))
+
+    if content_changed and not module.check_mode:
+        if module.params["backup"] and exists:
+            result["backup_file"] = module.backup_local(path)
+        if delete:
+            os.unlink(path)
+        else:
+            write_atomic(module, path, dump_settings(after), create)
+    result["changed"] = content_changed
+    if not delete and (exists or create) and not (module.check_mode and create):
+        file_args = module.load_file_common_arguments(module.params)
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A real LiteLLM proxy with the per-client token hook, routing to faithful fake Bedrock and
+Vertex upstreams that check the gateway's cloud credentials (SigV4, service-account JWT).
+
+LiteLLM is started once for the module. It comes from $LITELLM_BIN or .cache/litellm-venv
+(python3 -m venv .cache/litellm-venv && .cache/litellm-venv/bin/pip install
+'litellm[proxy]==1.108.7' google-auth prisma).
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import time
+
+import pytest
+
+import litellm_harness as harness
+
+MODELS = {  # gateway model name -> (fake log, marker the fake puts in its answer)
+    "bedrock-sonnet": ("bedrock", "fake-bedrock:%s:sigv4-ok" % harness.BEDROCK_MODEL),
+    "vertex-sonnet": ("vertex", "fake-vertex:%s:token-ok" % harness.VERTEX_MODEL),
+    # What Claude Code asks for by default: resolved by the claude-* catch-all.
+    "claude-opus-4-8": ("bedrock", "fake-bedrock:%s:sigv4-ok" % harness.BEDROCK_CATCHALL_MODEL),
+}
+# A deployment whose AWS secret is wrong: the fake must refuse LiteLLM's signature.
+WRONG_SECRET_MODEL = """\
+  - model_name: bedrock-wrong-secret
+    litellm_params:
+      model: bedrock/anthropic.claude-3-haiku-20240307-v1:0
+      aws_region_name: us-east-1
+      aws_access_key_id: os.environ/AWS_ACCESS_KEY_ID
+      aws_secret_access_key: os.environ/WRONG_AWS_SECRET_ACCESS_KEY
+      aws_bedrock_runtime_endpoint: {bedrock_url}
+      max_retries: 0
+"""
+
+
+def token(client):
+    return "cgw-%s-%s" % (client, secrets.token_urlsafe(24))
+
+
+T = {name: token(name) for name in ("alice", "alice_next", "bob", "carol", "dave")}
+MASTER = "sk-" + secrets.token_urlsafe(24)
+AWS_KEY, AWS_SECRET = "AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30)
+WRONG_SECRET = secrets.token_urlsafe(30)
+TIMINGS = {}
+
+
+def reg(name, client, models=None, expires=None):
+    return {"sha256": hashlib.sha256(T[name].encode()).hexdigest(), "client": client,
+            "team": "team-" + client, "models": models, "expires": expires}
+
+
+BASE_REGISTRY = [
+    reg("alice", "alice", ["claude-*", "bedrock-*", "vertex-*"]),
+    reg("bob", "bob", ["bedrock-sonnet"]),
+    reg("carol", "carol", [], "2020-01-01T00:00:00Z"),
+    reg("dave", "dave"),
+]
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory, request):
+    litellm_bin = harness.find_litellm()
+    if litellm_bin is None:
+        pytest.skip("no LiteLLM: set LITELLM_BIN or create .cache/litellm-venv (see module docstring)")
+    gateway = harness.Gateway(str(tmp_path_factory.mktemp("gateway")), litellm_bin, MASTER, AWS_KEY,
+                              AWS_SECRET, BASE_REGISTRY, extra_models=WRONG_SECRET_MODEL,
+                              extra_env={"WRONG_AWS_SECRET_ACCESS_KEY": WRONG_SECRET})
+    try:
+        gateway.start()
+        TIMINGS["litellm start to /health/liveliness 200 (s)"] = round(gateway.start_seconds, 2)
+        yield gateway
+    finally:
+        gateway.stop()
+        report_timings(request.config)
+
+
+def report_timings(config):
+    """Print the measurements even under output capture (they are the point of the run)."""
+    lines = ["litellm gateway timing: %s = %s" % item for item in TIMINGS.items()]
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print("\n" + "\n".join(lines))
+    else:
+        print("\n".join(lines))
+
+
+def messages(gw, key, model, stream=False, header="bearer"):
+    headers = {"anthropic-version": "2023-06-01"}
+    if key is not None:
+        headers.update({"Authorization": "Bearer " + key} if header == "bearer" else {"x-api-key": key})
+    body = {"model": model, "max_tokens": 64, "stream": stream,
+            "messages": [{"role": "user", "content": "ping from test"}]}
+    started = time.monotonic()
+    status, _, raw = harness.http("POST", gw.url + "/v1/messages", body, headers)
+    return status, raw, time.monotonic() - started
+
+
+def sse_text(raw):
+    """Join the text deltas of an Anthropic SSE stream; return (text, event types)."""
+    text, types = "", []
+    for line in raw.decode().splitlines():
+        if line.startswith("data:"):
+            event = json.loads(line[5:].strip())
+            types.append(event["type"])
+            if event["type"] == "content_block_delta":
+                text += event["delta"].get("text", "")
+    return text, types
+
+
+def error_message(raw):
+    return json.loads(raw)["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_registry_token_reaches_each_upstream(gw, model, stream):
+    log_name, marker = MODELS[model]
+    log_path = gw.bedrock_log if log_name == "bedrock" else gw.vertex_log
+    seen = len(gw.read_log(log_path))
+    status, raw, seconds = messages(gw, T["alice"], model, stream)
+    assert status == 200, raw[:500]
+    if stream:
+        text, types = sse_text(raw)
+        assert types[0] == "message_start" and types[-1] == "message_stop", types
+        assert types.count("content_block_delta") >= 2  # the fake splits the answer in two
+    else:
+        text = "".join(part["text"] for part in json.loads(raw)["content"])
+    assert text.startswith(marker + " reply-to:ping from test"), text
+    new = [r for r in gw.read_log(log_path)[seen:] if r.get("kind", "predict") == "predict"]
+    assert len(new) == 1 and new[0]["status"] == 200 and new[0]["stream"] is stream, new
+    if log_name == "bedrock":
+        assert new[0]["signature_valid"] is True and new[0]["access_key_id"] == AWS_KEY
+    else:
+        assert new[0]["token_valid"] is True
+    TIMINGS.setdefault("%s round trip (s)" % ("stream" if stream else "plain"), []).append(
+        "%s=%.3f" % (model, seconds))
+
+
+def test_warm_round_trip_times(gw):
+    """Median of 5 warm requests per model and mode (the first request above pays imports)."""
+    for stream in (False, True):
+        for model in sorted(MODELS):
+            samples = []
+            for _ in range(5):
+                status, _, seconds = messages(gw, T["alice"], model, stream)
+                assert status == 200
+                samples.append(seconds)
+            TIMINGS.setdefault("warm median %s (s)" % ("stream" if stream else "plain"), []).append(
+                "%s=%.3f" % (model, sorted(samples)[2]))
+
+
+def test_vertex_token_was_minted_from_the_service_account_jwt(gw):
+    minted = [r for r in gw.read_log(gw.vertex_log) if r.get("kind") == "token"]
+    assert minted and all(r["jwt_valid"] for r in minted), minted
+    assert minted[0]["iss"] == "gateway@%s.iam.gserviceaccount.com" % harness.VERTEX_PROJECT
+
+
+def test_fakes_refuse_bad_cloud_credentials(gw):
+    # Unsigned call straight to the fake Bedrock, bearer-less call to the fake Vertex.
+    status, _, raw = harness.http("POST", "http://127.0.0.1:%d/model/%s/invoke" % (
+        gw.bedrock_port, harness.BEDROCK_MODEL), {"anthropic_version": "bedrock-2023-05-31"})
+    assert status == 403 and b"Missing Authentication Token" in raw
+    status, _, _ = harness.http("POST", "http://127.0.0.1:%d/v1/projects/p/locations/l/publishers/"
+                                "anthropic/models/m:rawPredict" % gw.vertex_port, {},
+                                {"Authorization": "Bearer ya29.not-minted"})
+    assert status == 401
+    # Through LiteLLM with a wrong AWS secret: the fake's SigV4 check refuses it.
+    seen = len(gw.read_log(gw.bedrock_log))
+    status, raw, _ = messages(gw, MASTER, "bedrock-wrong-secret")
+    assert status >= 400, raw[:300]
+    new = gw.read_log(gw.bedrock_log)[seen:]
+    assert new and all(r["signature_valid"] is False and r["error"] == "InvalidSignatureException"
+                       for r in new), new
+
+
+def test_x_api_key_header_works(gw):
+    status, raw, _ = messages(gw, T["alice"], "bedrock-sonnet", header="x-api-key")
+    assert status == 200, raw[:300]
+
+
+def test_openai_chat_completions_route(gw):
+    status, _, raw = harness.http("POST", gw.url + "/v1/chat/completions", {
+        "model": "bedrock-sonnet", "messages": [{"role": "user", "content": "hi"}]},
+        {"Authorization": "Bearer " + T["alice"]})
+    assert status == 200, raw[:300]
+    assert json.loads(raw)["choices"][0]["message"]["content"].startswith(MODELS["bedrock-sonnet"][1])
+
+
+def test_models_list_needs_a_valid_token(gw):
+    status, _, raw = harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + T["bob"]})
+    assert status == 200 and "bedrock-sonnet" in {m["id"] for m in json.loads(raw)["data"]}
+    status, _, _ = harness.http("GET", gw.url + "/v1/models")
+    assert status == 401
+
+
+def test_no_key_is_401(gw):
+    status, raw, _ = messages(gw, None, "bedrock-sonnet")
+    assert status == 401, raw[:300]
+
+
+def test_wrong_key_is_401(gw):
+    status, raw, _ = messages(gw, "cgw-nobody-" + secrets.token_urlsafe(24), "bedrock-sonnet")
+    assert status == 401 and "unknown or was revoked" in error_message(raw)
+
+
+def test_model_not_allowed_is_403(gw):
+    status, raw, _ = messages(gw, T["bob"], "vertex-sonnet")
+    assert status == 403, raw[:300]
+    message = error_message(raw)
+    assert "vertex-sonnet" in message and "bob" in message and T["bob"] not in message
+    assert messages(gw, T["bob"], "bedrock-sonnet")[0] == 200
+
+
+def test_expired_token_is_401(gw):
+    status, raw, _ = messages(gw, T["carol"], "bedrock-sonnet")
+    assert status == 401 and "expired" in error_message(raw)
+
+
+def test_admin_routes_refused_for_client_tokens(gw):
+    status, _, raw = harness.http("POST", gw.url + "/key/generate", {}, {"Authorization": "Bearer " + T["alice"]})
+    assert status == 403, raw[:300]
+
+
+def test_master_key_works(gw):
+    status, raw, _ = messages(gw, MASTER, "vertex-sonnet")
+    assert status == 200, raw[:300]
+    status, _, _ = harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + MASTER})
+    assert status == 200
+
+
+def test_revoke_without_restart(gw):
+    pid = gw.litellm.pid
+    assert messages(gw, T["dave"], "bedrock-sonnet")[0] == 200
+    harness.write_registry(gw.registry, [e for e in BASE_REGISTRY if e["client"] != "dave"])
+    status, raw, _ = messages(gw, T["dave"], "bedrock-sonnet")
+    assert status == 401, raw[:300]
+    assert gw.litellm.pid == pid and gw.litellm.poll() is None
+
+
+def test_rotation_with_two_hashes(gw):
+    both = [e for e in BASE_REGISTRY if e["client"] != "dave"] + [
+        reg("alice_next", "alice", ["claude-*", "bedrock-*", "vertex-*"])]
+    harness.write_registry(gw.registry, both)
+    assert messages(gw, T["alice"], "bedrock-sonnet")[0] == 200
+    assert messages(gw, T["alice_next"], "bedrock-sonnet")[0] == 200
+    harness.write_registry(gw.registry, [e for e in both if e["sha256"] != BASE_REGISTRY[0]["sha256"]])
+    assert messages(gw, T["alice"], "bedrock-sonnet")[0] == 401
+    assert messages(gw, T["alice_next"], "bedrock-sonnet")[0] == 200
+
+
+def test_invalid_registry_keeps_last_good(gw):
+    with open(gw.registry, "w") as handle:
+        handle.write('{"version": 1, "tokens": [')
+    assert messages(gw, T["alice_next"], "bedrock-sonnet")[0] == 200
+    assert messages(gw, T["alice"], "bedrock-sonnet")[0] == 401
+    assert "unusable" in gw.output() and "keeping the last good registry" in gw.output()
+
+
+def test_no_secret_in_litellm_output(gw):
+    time.sleep(0.5)  # let the last log lines flush
+    output = gw.output()
+    # The capture works: LiteLLM logged the hook's refusal of the admin route (client name, no token).
+    assert "Client 'alice' may not call /key/generate" in output
+    for name, value in list(T.items()) + [("master", MASTER), ("aws secret", AWS_SECRET),
+                                          ("wrong aws secret", WRONG_SECRET)]:
+        assert value not in output, "%s leaked into LiteLLM output" % name

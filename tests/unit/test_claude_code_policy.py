@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Policy rules of the claude_code role (module_utils/_claude_code.py and the claude_code_policy filter)."""
+
+from __future__ import absolute_import, division, print_function
+
+import pytest
+
+from ansible_collections.llmops.claude_gateway.plugins.filter.claude_code import (
+    claude_code_check_token,
+    claude_code_policy,
+)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
+    PolicyError,
+    check_gateway_url,
+    check_token,
+    evaluate,
+    is_loopback,
+    normalize_flag,
+)
+
+TOKEN = "gwt_0123456789abcdefABCDEF"
+
+
+def ws(**kw):
+    cfg = {"client": "workstation", "gateway_url": "https://gw.example.com",
+           "users": [{"name": "alice", "token": TOKEN}]}
+    cfg.update(kw)
+    return cfg
+
+
+def rule_of(cfg):
+    with pytest.raises(PolicyError) as err:
+        evaluate(cfg)
+    return err.value
+
+
+@pytest.mark.parametrize("value", [1, "1", "true", "True", True])
+def test_flag_on_values_written_as_1(value):
+    assert normalize_flag("F", value) == "1"
+
+
+@pytest.mark.parametrize("value", [None, False, ""])
+def test_flag_unset_values(value):
+    assert normalize_flag("F", value) is None
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "TRUE", "0", 0, 2, "false", "y", [1]])
+def test_flag_other_values_refused(value):
+    with pytest.raises(PolicyError) as err:
+        normalize_flag("claude_code_skip_bedrock_auth", value)
+    assert err.value.rule == "flag-value"
+    assert "1, true or True" in str(err.value) and "Fix:" in str(err.value)
+
+
+@pytest.mark.parametrize("host,loop", [("localhost", True), ("127.0.0.1", True), ("127.3.4.5", True), ("::1", True),
+                                       ("[::1]", True), ("api.localhost", True), ("10.0.0.1", False),
+                                       ("localhost.example.com", False), ("gateway", False)])
+def test_loopback(host, loop):
+    assert is_loopback(host) is loop
+
+
+def test_url_https_and_trailing_slash():
+    assert check_gateway_url("https://gw.example.com/claude/") == ("https://gw.example.com/claude", [])
+
+
+@pytest.mark.parametrize("url", ["http://localhost:4000", "http://127.0.0.1:4000", "http://[::1]:4000/"])
+def test_url_http_loopback_ok(url):
+    assert check_gateway_url(url)[1] == []
+
+
+def test_url_http_public_refused_and_names_fix():
+    with pytest.raises(PolicyError) as err:
+        check_gateway_url("http://gateway.example.com")
+    assert err.value.rule == "gateway-https"
+    assert "claude_code_allow_insecure_http" in err.value.fix
+
+
+def test_url_http_allowed_explicitly_warns():
+    url, warnings = check_gateway_url("http://litellm-gateway:4000", allow_insecure_http=True)
+    assert url == "http://litellm-gateway:4000" and "plain http" in warnings[0]
+
+
+@pytest.mark.parametrize("url", ["", None, "ftp://gw", "gw.example.com", "https://", "https://u:p@gw.example.com",
+                                 "https://gw.example.com/?k=1"])
+def test_url_malformed(url):
+    with pytest.raises(PolicyError) as err:
+        check_gateway_url(url)
+    assert err.value.rule == "gateway-url"
+
+
+@pytest.mark.parametrize("token,kind", [
+    ("sk-ant-api03-abcdefghijklmnop", "Anthropic"),
+    ("AKIAIOSFODNN7EXAMPLE", "AWS access key"),
+    ("ASIAIOSFODNN7EXAMPLE", "AWS access key"),
+    ("AIzaSyA-0123456789abcdefghijklmnopqrstu", "Google API key"),
+    ("ya29.a0AfH6SMBx", "Google OAuth"),
+    ('{"type": "service_account", "private_key": "x"}', "service-account"),
+    ("ABSKQmVkcm9ja0FQSUtleS1hYmNkZWZnaGlqaw==", "Bedrock"),
+])
+def test_provider_keys_refused(token, kind):
+    with pytest.raises(PolicyError) as err:
+        check_token(token, "user alice")
+    assert err.value.rule == "token-provider-key" and kind in str(err.value)
+    assert token not in str(err.value)
+
+
+@pytest.mark.parametrize("token", ["abc def", "abc\n", "a'b", 'a"b'])
+def test_token_format(token):
+    with pytest.raises(PolicyError) as err:
+        check_token(token, "x")
+    assert err.value.rule == "token-format" and token.strip() not in str(err.value)
+
+
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_token_missing(token):
+    with pytest.raises(PolicyError) as err:
+        check_token(token, "user bob")
+    assert err.value.rule == "token-missing" and "user bob" in str(err.value)
+
+
+def test_litellm_style_tokens_accepted():
+    check_token("sk-1234abcd", "x")  # LiteLLM keys start with sk- (not sk-ant-)
+    check_token(TOKEN, "x")
+
+
+def test_default_workstation_env():
+    result = evaluate(ws())
+    assert result["env"] == {"ANTHROPIC_BASE_URL": "https://gw.example.com",
+                             "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1", "CLAUDE_CODE_SKIP_VERTEX_AUTH": "1"}
+    assert result["token_env_var"] == "ANTHROPIC_AUTH_TOKEN"
+
+
+def test_flags_only_for_routed_providers():
+    result = evaluate(ws(gateway_providers=["anthropic", "bedrock"]))
+    assert "CLAUDE_CODE_SKIP_VERTEX_AUTH" not in result["env"]
+    assert result["env"]["CLAUDE_CODE_SKIP_BEDROCK_AUTH"] == "1"
+
+
+def test_explicit_flag_for_unrouted_provider_refused():
+    err = rule_of(ws(gateway_providers=["anthropic"], skip_vertex_auth="true"))
+    assert err.rule == "skip-flag-unrouted" and "CLAUDE_CODE_SKIP_VERTEX_AUTH" in str(err)
+
+
+def test_explicit_flag_with_direct_access_refused():
+    err = rule_of(ws(direct_providers=["bedrock"], skip_bedrock_auth=1))
+    assert err.rule == "skip-flag-direct-access"
+
+
+def test_direct_access_detected_from_env():
+    err = rule_of(ws(env={"AWS_PROFILE": "bedrock"}, skip_bedrock_auth="True"))
+    assert err.rule == "skip-flag-direct-access"
+    # Unset: the flag is simply not set for the directly reached provider.
+    result = evaluate(ws(env={"AWS_PROFILE": "bedrock"}))
+    assert "CLAUDE_CODE_SKIP_BEDROCK_AUTH" not in result["env"]
+    assert result["env"]["AWS_PROFILE"] == "bedrock"
+
+
+def test_flag_false_means_unset():
+    assert "CLAUDE_CODE_SKIP_VERTEX_AUTH" not in evaluate(ws(skip_vertex_auth=False))["env"]
+
+
+def test_invalid_flag_value_refused():
+    assert rule_of(ws(skip_bedrock_auth="yes")).rule == "flag-value"
+
+
+def test_unknown_client_kind():
+    err = rule_of(ws(client="laptop"))
+    assert err.rule == "client-kind" and "workstation" in err.fix
+
+
+def test_bedrock_mode():
+    env = evaluate(ws(client_mode="bedrock", aws_region="us-east-1"))["env"]
+    assert env["CLAUDE_CODE_USE_BEDROCK"] == "1"
+    assert env["ANTHROPIC_BEDROCK_BASE_URL"] == "https://gw.example.com/bedrock"
+    assert env["CLAUDE_CODE_SKIP_BEDROCK_AUTH"] == "1" and env["AWS_REGION"] == "us-east-1"
+
+
+def test_vertex_mode():
+    env = evaluate(ws(client_mode="vertex", vertex_project="p", vertex_region="us-east5"))["env"]
+    assert env["CLAUDE_CODE_USE_VERTEX"] == "1" and env["ANTHROPIC_VERTEX_BASE_URL"].endswith("/vertex_ai/v1")
+    assert env["ANTHROPIC_VERTEX_PROJECT_ID"] == "p" and env["CLOUD_ML_REGION"] == "us-east5"
+
+
+def test_bedrock_mode_needs_route_and_flag():
+    assert rule_of(ws(client_mode="bedrock", gateway_providers=["anthropic"])).rule == "client-mode"
+    assert rule_of(ws(client_mode="bedrock", skip_bedrock_auth=False)).rule == "client-mode"
+    assert rule_of(ws(client_mode="bedrock", direct_providers=["bedrock"])).rule == "skip-flag-direct-access"
+
+
+@pytest.mark.parametrize("env,rule", [({"ANTHROPIC_BASE_URL": "x"}, "env-reserved"),
+                                      ({"ANTHROPIC_API_KEY": "x"}, "env-reserved"),
+                                      ({"BAD-NAME": "x"}, "env-name"),
+                                      ({"X": "a\nb"}, "env-value"),
+                                      ({"X": True}, "env-value")])
+def test_env_rules(env, rule):
+    assert rule_of(ws(env=env)).rule == rule
+
+
+def test_users_tokens():
+    assert rule_of(ws(users=[{"name": "alice"}])).rule == "token-missing"
+    evaluate(ws(users=[{"name": "alice"}], token=TOKEN))  # shared token
+    evaluate(ws(users=[{"name": "alice", "token_ref": {"name": "t/alice"}}]))  # read later
+    assert rule_of(ws(users=[{"name": "alice", "token": "sk-ant-x"}])).rule == "token-provider-key"
+    assert rule_of(ws(users=[])).rule == "users"
+    assert rule_of(ws(users=[{"name": "Alice; rm"}])).rule == "users"
+    assert rule_of(ws(users=[{"name": "a", "token": TOKEN}, {"name": "a", "token": TOKEN}])).rule == "users"
+    assert rule_of(ws(token=TOKEN, token_ref={"name": "x"})).rule == "token-source"
+
+
+def test_runner_needs_token_and_location():
+    base = {"client": "gitlab_runner", "gateway_url": "https://gw", "gitlab_runner_name": "r1"}
+    assert rule_of(base).rule == "token-missing"
+    assert evaluate(dict(base, token=TOKEN))["env"]["ANTHROPIC_BASE_URL"] == "https://gw"
+    assert rule_of(dict(base, gitlab_runner_name=None, token=TOKEN)).rule == "client-location"
+    assert rule_of({"client": "github_actions", "github_runner_dir": "/opt/r"}).rule == "client-location"
+    assert rule_of({"client": "systemd", "state": "absent"}).rule == "client-location"
+
+
+def test_absent_needs_no_url_or_token():
+    assert evaluate({"client": "workstation", "state": "absent"})["env"] == {}
+
+
+def test_token_env_var():
+    assert evaluate(ws(token_env_var="ANTHROPIC_API_KEY"))["token_env_var"] == "ANTHROPIC_API_KEY"
+    assert rule_of(ws(token_env_var="OPENAI_API_KEY")).rule == "token-env-var"
+
+
+def test_filters_return_messages_not_exceptions():
+    out = claude_code_policy(ws(gateway_url="http://gw.example.com"))
+    assert out["error"].startswith("claude_code policy 'gateway-https'")
+    assert claude_code_policy(ws())["error"] is None
+    assert claude_code_check_token(TOKEN, "x") == ""
+    assert "token-provider-key" in claude_code_check_token("AKIAIOSFODNN7EXAMPLE", "x")
+
+
+def test_remove_lists():
+    present = evaluate(ws(gateway_providers=["anthropic", "bedrock"]))
+    assert "CLAUDE_CODE_SKIP_VERTEX_AUTH" in present["remove"]  # a flag no longer wanted is removed
+    assert "CLAUDE_CODE_SKIP_BEDROCK_AUTH" not in present["remove"] and "ANTHROPIC_BASE_URL" not in present["remove"]
+    runner = evaluate({"client": "systemd", "systemd_service": "x", "gateway_url": "https://gw", "token": TOKEN,
+                       "token_env_var": "ANTHROPIC_API_KEY"})
+    assert "ANTHROPIC_API_KEY" not in runner["remove"] and "ANTHROPIC_AUTH_TOKEN" in runner["remove"]
+    absent = evaluate({"client": "workstation", "state": "absent", "env": {"DISABLE_TELEMETRY": "1"},
+                       "aws_region": "us-east-1"})
+    assert {"ANTHROPIC_BASE_URL", "DISABLE_TELEMETRY", "AWS_REGION", "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"} <= \
+        set(absent["remove"])
+
+
+def test_helper_ttl_and_cli_version():
+    assert evaluate(ws(helper_ttl_ms=300000))["env"]["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"] == "300000"
+    assert rule_of(ws(helper_ttl_ms="5m")).rule == "helper-ttl"
+    assert rule_of(ws(install_cli=True, cli_version="latest")).rule == "cli-version"
+    evaluate(ws(install_cli=True, cli_version="2.1.3"))
+
+
+def test_token_refs_and_resolution():
+    from ansible_collections.llmops.claude_gateway.plugins.filter.claude_code import (
+        claude_code_resolve_tokens,
+        claude_code_token_refs,
+        claude_code_unique_refs,
+    )
+    store = {"backend": "local", "local_path": "/x"}
+    users = [{"name": "alice", "token_ref": {"name": "t/alice"}}, {"name": "bob", "token": TOKEN},
+             {"name": "carol"}, {"name": "dave", "token_ref": {"name": "t/alice"}}]
+    refs = claude_code_token_refs(users, {"name": "t/shared"}, store)
+    assert refs == [dict(store, name="t/shared"), dict(store, name="t/alice")]
+    assert claude_code_unique_refs(refs + refs) == refs
+    reads = [{"item": refs[0], "value": "shared_tok_1"}, {"item": refs[1], "value": "alice_tok_1"}]
+    out = claude_code_resolve_tokens(reads, users, None, {"name": "t/shared"}, store)
+    assert out["error"] is None and out["shared"] == "shared_tok_1"
+    assert [u["token"] for u in out["users"]] == ["alice_tok_1", TOKEN, "shared_tok_1", "alice_tok_1"]
+    bad = claude_code_resolve_tokens([{"item": refs[0], "value": "AKIAIOSFODNN7EXAMPLE"}], [], None,
+                                     {"name": "t/shared"}, store)
+    assert "token-provider-key" in bad["error"] and "AKIA" not in bad["error"].split("looks like")[0]
+    missing = claude_code_resolve_tokens([], users[:1], None, None, store)
+    assert "was not read" in missing["error"]
