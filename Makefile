@@ -36,14 +36,26 @@ clean:
 	rm -rf .cache tests/output
 
 ## Container tests: a systemd Debian image built locally (no registry), podman + runc.
+## tests/containers/README.md explains the image, the platform block and how containers reach the host.
 export CONTAINERS_CONF := $(ROOT)/tests/containers/containers.conf
 MOLECULE_SCENARIOS ?= litellm claude_code
+# Offline wheelhouse for the litellm role inside containers (pip install --no-index --find-links).
+export LITELLM_WHEELHOUSE := $(ROOT)/.cache/wheelhouse/litellm
+LITELLM_REQUIREMENTS := litellm[proxy]==1.108.7 google-auth==2.43.0 prisma==0.15.0
+
+.PHONY: wheelhouse
 
 image: deps
 	bash tests/containers/build-image.sh
 
-molecule: image
+wheelhouse: deps
+	bash tests/containers/build-wheelhouse.sh $(LITELLM_WHEELHOUSE) $(foreach r,$(LITELLM_REQUIREMENTS),'$(r)')
+
+molecule: image wheelhouse
 	set -e; for s in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$s; done
+
+# The scenarios that install LiteLLM need the wheelhouse; the others only the image.
+molecule-litellm molecule-fleet: wheelhouse
 
 molecule-%: image
 	$(BIN)/molecule test -s $*

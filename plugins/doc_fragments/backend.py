@@ -75,7 +75,7 @@ options:
     type: str
   gcp_project:
     description:
-      - V(gcp) project id. Not needed when O(name) is a full C(projects/PROJECT/secrets/SECRET) path.
+      - V(gcp) project id. Not needed when the secret name is a full C(projects/PROJECT/secrets/SECRET) path.
     type: str
   gcp_credentials_file:
     description:

@@ -18,7 +18,7 @@ description:
     a whole play, evaluate it in a C(set_fact) task with C(run_once=true) (see the examples) or use
     M(llmops.claude_gateway.gateway_token_info) with C(run_once=true).
 author:
-  - llmops.claude_gateway maintainers
+  - llmops.claude_gateway maintainers (@llmops)
 options:
   _terms:
     description: Names of the secrets to read (see O(llmops.claude_gateway.gateway_token_info#module:name)).

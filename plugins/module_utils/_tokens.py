@@ -27,7 +27,7 @@ def generate_token(length=48, prefix="sk-"):
     if length < 24:
         raise BadConfiguration("token", "", "length %d is too short for a gateway token" % length,
                                "set length to 24 or more (48 is the default)")
-    return prefix + "".join(secrets.choice(ALPHABET) for _ in range(length))
+    return prefix + "".join(secrets.choice(ALPHABET) for _index in range(length))
 
 
 def _current_raw(backend, name):

@@ -22,7 +22,7 @@ description:
     GCP disables or destroys them, Vault KV v2 deletes or destroys them, the local store marks them).
   - Returns version ids, never the value, unless O(return_value=true) (the result is then C(no_log)).
 author:
-  - llmops.claude_gateway maintainers
+  - llmops.claude_gateway maintainers (@llmops)
 options:
   name:
     description:

@@ -20,7 +20,7 @@ description:
   - Normally run on the controller with C(delegate_to=localhost) and C(run_once=true), which costs one
     store read for the whole play.
 author:
-  - llmops.claude_gateway maintainers
+  - llmops.claude_gateway maintainers (@llmops)
 options:
   name:
     description:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -131,7 +130,7 @@ def verify_sigv4(method, target, headers, body, access_key, secret_key, region,
     sent_hash = header_values(headers, "x-amz-content-sha256")
     if sent_hash and sent_hash[0] != "UNSIGNED-PAYLOAD" and sent_hash[0] != body_hash:
         raise SigV4Error("InvalidSignatureException",
-                         "The provided x-amz-content-sha256 header does not match what was computed.", 400)
+                         "The provided x-amz-content-sha256 header does not match what was computed.")
     payload_hash = sent_hash[0] if sent_hash else body_hash
     lines = []
     for name in signed:
@@ -286,14 +285,23 @@ class BedrockHandler(fakecommon.FakeHandler):
         self.wfile.write(frames)
 
     def _count_tokens(self, record, model, payload):
-        # CountTokens: {"input": {"invokeModel": {"body": "<base64 of the invoke body>"}}}
+        # CountTokens input: {"invokeModel": {"body": "<base64 invoke body>"}} or {"converse": {"messages"}}
         try:
-            inner = payload["input"]["invokeModel"]["body"]
-            inner = json.loads(base64.b64decode(inner)) if isinstance(inner, str) else inner
-        except (KeyError, TypeError, ValueError):
+            source = payload["input"]
+            if "converse" in source:
+                inner = source["converse"]
+                record["input_type"] = "converse"
+            else:
+                inner = source["invokeModel"]["body"]
+                inner = json.loads(base64.b64decode(inner)) if isinstance(inner, str) else inner
+                record["input_type"] = "invokeModel"
+            if not isinstance(inner.get("messages"), list):
+                raise TypeError
+        except (KeyError, TypeError, ValueError, AttributeError):
             record.update(status=400, error="ValidationException")
             self.server.log.write(**record)
-            return self._error(400, "ValidationException", "input.invokeModel.body is required")
+            return self._error(400, "ValidationException",
+                               "input must hold invokeModel.body or converse.messages")
         record["status"] = 200
         self.server.log.write(**record)
         self.send_json(200, {"inputTokens": fakecommon.count_tokens(inner)})

@@ -58,6 +58,6 @@ def run_playbook(tmp_path, playbook, extra_vars=None, inventory=None, verbosity=
         "PATH": BIN + os.pathsep + os.environ.get("PATH", ""),
     })
     full_env.update(env or {})
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+    proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                           env=full_env, cwd=str(tmp_path), timeout=600)
     return PlaybookRun(proc, log_path)

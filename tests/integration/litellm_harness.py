@@ -61,6 +61,7 @@ model_list:
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
   custom_auth: claude_gateway_auth.user_api_key_auth
+  custom_auth_run_common_checks: true
 """
 
 

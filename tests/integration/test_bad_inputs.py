@@ -75,7 +75,8 @@ def cases(tmp_path, openbao_server, aws_options, gcp_options):
         ("missing JSON field", INFO, dict(local, name="teams", field="team-z"), "has no field 'team-z' \\(it has: team-a\\)", "invalid_format"),
         ("malformed local store", INFO, dict(local, name="alice", local_path=str(malformed)), "not valid YAML", "invalid_format"),
         ("wrong vault password", INFO, dict(encrypted, name="alice", local_vault_password="wrong-pw"), "wrong vault password", "bad_configuration"),
-        ("encrypted store without password", INFO, dict(local, name="alice", local_path=encrypted["local_path"]), "encrypted with ansible-vault", "bad_configuration"),
+        ("encrypted store without password", INFO, dict(local, name="alice", local_path=encrypted["local_path"]),
+         "encrypted with ansible-vault", "bad_configuration"),
         ("neither value nor generate", WRITE, dict(local, name="new"), "neither 'value' nor 'generate' is set. Fix:", "bad_configuration"),
         ("version on a write", WRITE, dict(local, name="new", generate=True, version="1"), "'version' and 'version_stage' are for reading", None),
         ("retire 0", WRITE, dict(local, name="plain", generate=True, retire=0), "at least 1", "bad_configuration"),
@@ -96,13 +97,15 @@ def test_each_bad_input_fails_with_its_message(cases, tmp_path):
             {"name": "run", module: args},
             {"name": "must have failed", "ansible.builtin.fail": {"msg": "case did not fail"}},
         ], "rescue": [
-            {"name": "check the message", "ansible.builtin.assert": {"that": checks, "fail_msg": "case %d (%s): {{ ansible_failed_result.msg }}" % (number, title)}},
+            {"name": "check the message", "ansible.builtin.assert": {
+                "that": checks, "fail_msg": "case %d (%s): {{ ansible_failed_result.msg }}" % (number, title)}},
             {"name": "count", "ansible.builtin.set_fact": {"passed": "{{ passed | default([]) + [%d] }}" % number}},
         ]})
     tasks.append({"name": "every case was checked", "ansible.builtin.assert": {"that": ["passed | length == %d" % len(case_list)]}})
     # A lookup failure is a task failure too.
     tasks.append({"name": "lookup of a missing secret", "block": [
-        {"ansible.builtin.debug": {"msg": "{{ lookup('llmops.claude_gateway.gateway_token', 'nobody', backend='local', local_path='%s') }}" % (tmp_path / "good.yml")}},
+        {"ansible.builtin.debug": {"msg": "{{ lookup('llmops.claude_gateway.gateway_token', 'nobody', backend='local', "
+                                          "local_path='%s') }}" % (tmp_path / "good.yml")}},
         {"ansible.builtin.fail": {"msg": "case did not fail"}},
     ], "rescue": [
         {"ansible.builtin.assert": {"that": ["ansible_failed_result.msg is search('no secret named .nobody.')"]}},

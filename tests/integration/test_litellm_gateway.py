@@ -47,6 +47,9 @@ MASTER = "sk-" + secrets.token_urlsafe(24)
 AWS_KEY, AWS_SECRET = "AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30)
 WRONG_SECRET = secrets.token_urlsafe(30)
 TIMINGS = {}
+# GATEWAY_TEST_LITELLM_LOG=DEBUG runs LiteLLM at DEBUG: a stricter "no secret in the output" check
+# (passes with 1.108.7); the default keeps production logging so the timings mean something.
+LOG_ENV = {"LITELLM_LOG": os.environ["GATEWAY_TEST_LITELLM_LOG"]} if os.environ.get("GATEWAY_TEST_LITELLM_LOG") else {}
 
 
 def reg(name, client, models=None, expires=None):
@@ -69,7 +72,7 @@ def gw(tmp_path_factory, request):
         pytest.skip("no LiteLLM: set LITELLM_BIN or create .cache/litellm-venv (see module docstring)")
     gateway = harness.Gateway(str(tmp_path_factory.mktemp("gateway")), litellm_bin, MASTER, AWS_KEY,
                               AWS_SECRET, BASE_REGISTRY, extra_models=WRONG_SECRET_MODEL,
-                              extra_env={"WRONG_AWS_SECRET_ACCESS_KEY": WRONG_SECRET})
+                              extra_env=dict(LOG_ENV, WRONG_AWS_SECRET_ACCESS_KEY=WRONG_SECRET))
     try:
         gateway.start()
         TIMINGS["litellm start to /health/liveliness 200 (s)"] = round(gateway.start_seconds, 2)
@@ -192,6 +195,35 @@ def test_openai_chat_completions_route(gw):
     assert json.loads(raw)["choices"][0]["message"]["content"].startswith(MODELS["bedrock-sonnet"][1])
 
 
+def test_count_tokens_reaches_bedrock(gw):
+    # Claude Code calls this in interactive use; the claude-* route asks Bedrock's CountTokens.
+    seen = len(gw.read_log(gw.bedrock_log))
+    status, _, raw = harness.http("POST", gw.url + "/v1/messages/count_tokens?beta=true", {
+        "model": "claude-opus-4-8", "messages": [{"role": "user", "content": "count me"}]},
+        {"Authorization": "Bearer " + T["alice"], "anthropic-version": "2023-06-01"})
+    assert status == 200, raw[:300]
+    assert json.loads(raw)["input_tokens"] > 0
+    new = [r for r in gw.read_log(gw.bedrock_log)[seen:] if "/count-tokens" in r["path"]]
+    assert new and new[-1]["status"] == 200 and new[-1]["signature_valid"] is True, new
+
+
+def test_bedrock_pass_through_route(gw):
+    # Claude Code's Bedrock mode (ANTHROPIC_BEDROCK_BASE_URL=<gateway>/bedrock) names a gateway model.
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
+            "messages": [{"role": "user", "content": "via pass-through"}]}
+    auth = {"Authorization": "Bearer " + T["alice"]}
+    status, _, raw = harness.http("POST", gw.url + "/bedrock/model/bedrock-sonnet/invoke", body, auth)
+    assert status == 200, raw[:300]
+    assert json.loads(raw)["content"][0]["text"].startswith(MODELS["bedrock-sonnet"][1])
+    status, _, raw = harness.http("POST", gw.url + "/bedrock/model/bedrock-sonnet/invoke", body,
+                                  {"Authorization": "Bearer " + T["bob"] + "x"})
+    assert status == 401
+    # The model id in the path is checked against the client's patterns too.
+    status, _, raw = harness.http("POST", gw.url + "/bedrock/model/claude-opus-4-8/invoke", body,
+                                  {"Authorization": "Bearer " + T["bob"]})
+    assert status == 403 and "claude-opus-4-8" in error_message(raw)
+
+
 def test_models_list_needs_a_valid_token(gw):
     status, _, raw = harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + T["bob"]})
     assert status == 200 and "bedrock-sonnet" in {m["id"] for m in json.loads(raw)["data"]}
@@ -265,8 +297,11 @@ def test_invalid_registry_keeps_last_good(gw):
 def test_no_secret_in_litellm_output(gw):
     time.sleep(0.5)  # let the last log lines flush
     output = gw.output()
-    # The capture works: LiteLLM logged the hook's refusal of the admin route (client name, no token).
+    # The capture works: LiteLLM logged the hook's refusal of the admin route (client name, no token)
+    # and, at DEBUG, the requests it forwarded.
     assert "Client 'alice' may not call /key/generate" in output
+    if LOG_ENV.get("LITELLM_LOG") == "DEBUG":
+        assert "DEBUG" in output and "bedrock-sonnet" in output
     for name, value in list(T.items()) + [("master", MASTER), ("aws secret", AWS_SECRET),
                                           ("wrong aws secret", WRONG_SECRET)]:
         assert value not in output, "%s leaked into LiteLLM output" % name

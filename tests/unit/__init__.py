@@ -1,1 +1,0 @@
-"""Unit tests (a package, so their module names cannot clash with tests/integration/)."""

@@ -358,7 +358,7 @@ class VaultBackend(SecretBackend):
         return BackendUnreachable(BACKEND, ref, "unexpected answer from %s (%s: %s)" % (self.shown_url, type(exc).__name__, said))
 
     def _api_path(self, ref):
-        name = str(ref).split("@")[0].split("#")[0]
+        name = str(ref).split("@", 1)[0].split("#", 1)[0]
         if self.kv_version == 2:
             return "%s/data/%s" % (self.mount, name)
         return "%s/%s" % (self.mount, name)

@@ -226,8 +226,7 @@ def is_client_route(route):
         if RouteChecks.is_llm_api_route(route=route):
             return True
         return any(route.startswith(p) for p in LiteLLMRoutes.mapped_pass_through_routes.value)
-    return any(route == p.rstrip("/") or route.startswith(p.rstrip("/") + "/") or route.startswith(p)
-               for p in _FALLBACK_CLIENT_ROUTES)
+    return any(route == p.rstrip("/") or route.startswith(p.rstrip("/") + "/") for p in _FALLBACK_CLIENT_ROUTES)
 
 
 async def requested_model(request):
