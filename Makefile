@@ -9,7 +9,7 @@ export PATH := $(BIN):$(PATH)
 export PYTHONPATH := $(COLLECTIONS)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: deps test unit integration sanity lint docs molecule image clean
+.PHONY: deps test unit integration sanity lint docs molecule image clean litellm-venv
 
 deps:
 	@bash tests/bootstrap.sh
@@ -20,8 +20,16 @@ test: deps unit integration docs lint sanity molecule
 unit: deps
 	$(PYTEST) -q tests/unit
 
-integration: deps
-	$(PYTEST) -q tests/integration
+# A LiteLLM venv on the host for the gateway's integration test, installed from the wheelhouse.
+LITELLM_VENV := $(ROOT)/.cache/litellm-venv
+litellm-venv: wheelhouse
+	@if ! cmp -s $(LITELLM_WHEELHOUSE)/.key $(LITELLM_VENV)/.wheelhouse-key; then \
+	  rm -rf $(LITELLM_VENV) && /usr/bin/python3 -m venv $(LITELLM_VENV) && \
+	  $(LITELLM_VENV)/bin/pip install -q --no-index --find-links $(LITELLM_WHEELHOUSE) $(foreach r,$(LITELLM_REQUIREMENTS),'$(r)') && \
+	  cp $(LITELLM_WHEELHOUSE)/.key $(LITELLM_VENV)/.wheelhouse-key; fi
+
+integration: deps litellm-venv
+	LITELLM_BIN=$(LITELLM_VENV)/bin/litellm $(PYTEST) -q tests/integration
 
 docs: deps
 	bash tests/check-docs.sh

@@ -69,6 +69,8 @@ BASE_REGISTRY = [
 def gw(tmp_path_factory, request):
     litellm_bin = harness.find_litellm()
     if litellm_bin is None:
+        if os.environ.get("LITELLM_BIN") or os.environ.get("CI"):
+            pytest.fail("LiteLLM not found at LITELLM_BIN=%s: run `make litellm-venv`" % os.environ.get("LITELLM_BIN"))
         pytest.skip("no LiteLLM: set LITELLM_BIN or create .cache/litellm-venv (see module docstring)")
     gateway = harness.Gateway(str(tmp_path_factory.mktemp("gateway")), litellm_bin, MASTER, AWS_KEY,
                               AWS_SECRET, BASE_REGISTRY, extra_models=WRONG_SECRET_MODEL,
