@@ -70,9 +70,9 @@ def openbao_server():
 
 def isolate_cloud_env():
     """Keep the operator's own AWS/GCP/Vault configuration out of the measurements."""
+    google = ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
     for var in list(os.environ):
-        if var.startswith(("AWS_", "VAULT_", "BAO_")) or var in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT",
-                                                               "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        if var.startswith(("AWS_", "VAULT_", "BAO_")) or var in google:
             del os.environ[var]
     os.environ["AWS_CONFIG_FILE"] = os.devnull
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull

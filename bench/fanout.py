@@ -6,10 +6,10 @@
   baseline  the same play with a constant instead of a secret (what Ansible itself costs)
 
 Every play ends with the same task on every host (assert the value's SHA-256), so the per-host work
-is the same. Measured: wall time of ansible-playbook (median of --repeat runs, strategies interleaved)
+is the same. Measured: wall time of ansible-playbook (median of --repeat runs, cells interleaved)
 and the reads OpenBao really received (its audit log). Hosts use ansible_connection=local.
 
-    .venv/bin/python bench/fanout.py [--hosts 1,20,100] [--repeat 3]
+    .venv/bin/python bench/fanout.py [--hosts 1,20,100] [--repeat 3,2,1]
 """
 import argparse
 import hashlib
@@ -40,20 +40,21 @@ def inventory(path, hosts, naive):
 
 
 def play(strategy):
-    tasks = []
+    """One play per strategy; all end with CHECK on every host, so only the way of reading differs."""
+    tasks, play_vars = [], {}
     if strategy == "run_once":
         tasks = [{"name": "Read the secret once on the controller",
                   "llmops.claude_gateway.gateway_token_info": "{{ store | combine({'name': secret_name}) }}",
-                  "delegate_to": "localhost", "run_once": True, "register": "master"},
-                 {"name": "Use the registered value", "ansible.builtin.set_fact": {"gw_token": "{{ master.value }}"},
-                  "no_log": True}]
+                  "delegate_to": "localhost", "run_once": True, "register": "master"}]
+        play_vars = {"gw_token": "{{ master.value }}"}  # a registered run_once result is set on every host
     elif strategy == "set_fact":
         tasks = [{"name": "Read the secret once (lookup in a run_once set_fact)",
                   "ansible.builtin.set_fact": {"gw_token": LOOKUP}, "run_once": True, "no_log": True}]
     elif strategy == "baseline":
-        tasks = [{"name": "A constant, no secret store", "ansible.builtin.set_fact": {"gw_token": "{{ constant }}"},
-                  "no_log": True}]
-    return [{"name": "Fan-out (%s)" % strategy, "hosts": "fleet", "gather_facts": False, "tasks": tasks + [CHECK]}]
+        tasks = [{"name": "A constant, no secret store (run_once set_fact)",
+                  "ansible.builtin.set_fact": {"gw_token": "{{ constant }}"}, "run_once": True, "no_log": True}]
+    return [{"name": "Fan-out (%s)" % strategy, "hosts": "fleet", "gather_facts": False, "vars": play_vars,
+             "tasks": tasks + [CHECK]}]
 
 
 def run_one(server, base, strategy, hosts, extra_vars, tag):
@@ -72,14 +73,20 @@ def run_one(server, base, strategy, hosts, extra_vars, tag):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--hosts", default="1,20,100", help="comma-separated host counts (default 1,20,100)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per cell; the median is shown (default 3)")
+    parser.add_argument("--repeat", default="3,2,1",
+                        help="runs per cell, one number or one per host count; the median is shown (default 3,2,1)")
     args = parser.parse_args()
     counts = [int(n) for n in args.hosts.split(",")]
+    repeats = [int(n) for n in args.repeat.split(",")]
+    repeats = dict(zip(counts, repeats * len(counts) if len(repeats) == 1 else repeats))
+    if len(repeats) != len(counts):
+        parser.error("--repeat needs one number, or one per host count")
     _common.isolate_cloud_env()
     print(_common.machine_header("Fan-out of one OpenBao secret to N hosts"))
-    print("ansible-playbook, ansible_connection=local, forks=10, %d run(s) per cell, median shown\n" % args.repeat)
+    print("ansible-playbook, ansible_connection=local, forks=10; runs per cell: %s; median shown\n"
+          % ", ".join("%d hosts x%d" % (n, repeats[n]) for n in counts))
     value = "sk-" + secrets.token_hex(24)
     started = time.perf_counter()
     times, reads = {}, {}
@@ -89,8 +96,8 @@ def main():
         extra_vars = {"store": store, "secret_name": SECRET, "constant": value,
                       "want_sha": hashlib.sha256(value.encode()).hexdigest()}
         # Interleaved: each repeat runs every cell once, so background load spreads over all of them.
-        for rep in range(args.repeat):
-            for hosts in counts:
+        for rep in range(max(repeats.values())):
+            for hosts in [n for n in counts if repeats[n] > rep]:
                 for strategy in STRATEGIES:
                     elapsed, n = run_one(server, base, strategy, hosts, extra_vars, str(rep))
                     times.setdefault((strategy, hosts), []).append(elapsed)

@@ -197,3 +197,16 @@ def test_retries_transient_errors_only():
     with pytest.raises(SecretNotFound):
         denied.read(SecretRef("s"))
     assert denied.calls == 1
+
+
+def test_choosing_a_backend_imports_only_its_sdk():
+    """The local backend must not pull in boto3, the GCP client or hvac (0.8 s per module run)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory "
+            "import get_backend; get_backend({'backend': 'local', 'local_path': '/nonexistent/s.yml'}); "
+            "print(sorted(m for m in ('boto3', 'hvac', 'google.cloud.secretmanager_v1') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.PIPE, universal_newlines=True,
+                         env=dict(__import__("os").environ, PYTHONPATH=":".join(sys.path)))
+    assert out.stdout.strip() == "[]"

@@ -106,7 +106,7 @@ def test_auth_methods_match_the_option_choices():
 
     spec = factory.BACKEND_ARGUMENT_SPEC["vault_auth_method"]
     assert sorted(AUTH_METHODS) == sorted(spec["choices"])
-    assert factory.BACKENDS["vault"] is VaultBackend
+    assert isinstance(factory.get_backend(dict(backend="vault", vault_url="http://127.0.0.1:1", vault_token="t")), VaultBackend)
 
 
 def test_auth_mount_defaults_to_method_name():
