@@ -67,3 +67,10 @@ molecule-litellm molecule-fleet: wheelhouse
 
 molecule-%: image
 	$(BIN)/molecule test -s $*
+
+## Benchmarks: not part of `make test`. Each script prints side-by-side tables; docs/performance.md
+## records a run and what it means (bench/README.md describes what each one measures).
+.PHONY: bench
+bench: deps
+	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/backends.py

@@ -6,7 +6,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
 CACHE=$ROOT/.cache
 
-APT_PACKAGES="podman runc mmdebstrap zstd uidmap slirp4netns fuse-overlayfs iproute2 jq"
+APT_PACKAGES="podman runc mmdebstrap zstd uidmap slirp4netns fuse-overlayfs iproute2 jq python3-venv util-linux"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -45,6 +45,15 @@ name=$(basename "${IMAGE%%:*}")
 archive=$CACHE/$name-$key.tar.zst
 
 current_key() { podman image inspect --format "{{ index .Labels \"$LABEL\" }}" "$IMAGE" 2>/dev/null || true; }
+# The image the tag pointed to before a load or build: removed afterwards unless a container uses it.
+previous=""
+drop_previous() {
+  local now
+  now=$(podman image inspect --format '{{ .Id }}' "$IMAGE" 2>/dev/null || true)
+  if [ -n "$previous" ] && [ "$previous" != "$now" ]; then
+    podman rmi "$previous" >/dev/null 2>&1 || echo "image: previous image ${previous:0:12} kept (still in use)"
+  fi
+}
 
 force=false
 [ "${1:-}" = "--force" ] && force=true
@@ -61,12 +70,14 @@ if ! $force && [ "$(current_key)" = "$key" ]; then
   echo "image: $IMAGE is up to date (key $key)"
   exit 0
 fi
+previous=$(podman image inspect --format '{{ .Id }}' "$IMAGE" 2>/dev/null || true)
 
 if ! $force && [ -s "$archive" ]; then
   echo "image: loading $IMAGE from $archive"
   start=$SECONDS
   zstd -dc "$archive" | podman load -q >/dev/null
   if [ "$(current_key)" = "$key" ]; then
+    drop_previous
     echo "image: loaded in $((SECONDS - start)) s"
     exit 0
   fi
@@ -90,7 +101,7 @@ if [ ${#HOST_CAS[@]} -gt 0 ]; then
   hooks+=(--customize-hook="copy-in ${HOST_CAS[*]} /usr/local/share/ca-certificates/")
 fi
 hooks+=(
-  --customize-hook='chroot "$1" update-ca-certificates >/dev/null'
+  --customize-hook='chroot "$1" update-ca-certificates >/dev/null 2>&1'
   --customize-hook="copy-in $HERE/image/pip.conf /etc/"
   --customize-hook="copy-in $HERE/image/npmrc /etc/"
   --customize-hook="chroot \"\$1\" systemctl mask ${MASK_UNITS[*]} >/dev/null 2>&1"
@@ -127,6 +138,7 @@ if [ "$(current_key)" != "$key" ]; then
   exit 1
 fi
 
+drop_previous
 podman save "$IMAGE" | zstd -q -T0 -6 -o "$work/image.tar.zst"
 mv "$work/image.tar.zst" "$archive"
 # Keep only the archive for the current inputs.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # A throw-away HTTP server on the host for the smoke test: binds ADDRESS on a free port, writes
 # "<port> <pid>" to STATEFILE, serves DIRECTORY, and exits by itself after LIFETIME seconds.
 import functools
