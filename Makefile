@@ -74,3 +74,14 @@ molecule-%: image
 bench: deps
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/backends.py
+
+## The demo (docs/demo.md): store -> gateway -> Claude Code profile -> verify, all on this machine with the
+## embedded local store. Without systemd as PID 1 the gateway runs in a podman container from the test image.
+.PHONY: demo
+DEMO_DIR ?= $(ROOT)/.cache/demo
+DEMO_NEEDS := $(if $(wildcard /run/systemd/system),,image wheelhouse)
+demo: deps $(DEMO_NEEDS)
+	ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False \
+	ANSIBLE_CONNECTION_PLUGINS=$(ROOT)/tests/containers/connection_plugins \
+	$(BIN)/ansible-playbook llmops.claude_gateway.demo -e demo_dir=$(DEMO_DIR) \
+	  -e demo_container_connection=podman_nsenter $(DEMO_ARGS)

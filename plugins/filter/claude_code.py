@@ -130,6 +130,22 @@ def claude_code_user_accounts(users, passwd):
     return out
 
 
+def claude_code_settings_files(accounts, state, scope, managed_dir, dropin_name):
+    """The settings files a workstation run edits, each with its state and ownership.
+
+    Present edits the file of the chosen scope; absent cleans every scope (so a scope switch leaves nothing).
+    """
+    managed = {"path": "%s/managed-settings.json" % managed_dir, "owner": "root", "group": "root", "mode": "0644"}
+    dropin = {"path": "%s/managed-settings.d/%s" % (managed_dir, dropin_name), "owner": "root", "group": "root",
+              "mode": "0644"}
+    users = [{"path": "%s/.claude/settings.json" % a["home"], "owner": a["name"], "group": str(a["gid"]),
+              "mode": None} for a in accounts or []]
+    if state == "absent":
+        return [dict(f, state="absent") for f in [managed, dropin] + users]
+    chosen = {"managed": [managed], "managed_dropin": [dropin], "user": users}.get(scope, [])
+    return [dict(f, state="present") for f in chosen]
+
+
 def claude_code_check_token(token, what="the token"):
     try:
         check_token(token, what)
@@ -147,4 +163,5 @@ class FilterModule(object):
             "claude_code_unique_refs": claude_code_unique_refs,
             "claude_code_resolve_tokens": claude_code_resolve_tokens,
             "claude_code_user_accounts": claude_code_user_accounts,
+            "claude_code_settings_files": claude_code_settings_files,
         }

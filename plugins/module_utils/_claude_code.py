@@ -572,27 +572,89 @@ def edit_gitlab_environment(text, runner_name, env, state="present"):
     current = list(span[2]) if span else []
     if not all(isinstance(item, str) for item in current):
         raise FileFormatError("the environment of runner %r is not a list of strings. Fix: repair it" % runner_name)
-    kept = [item for item in current if item.split("=", 1)[0] not in env]
-    new = kept + (["%s=%s" % (n, check_env_value(n, v)) for n, v in env.items()] if state == "present" else [])
+    new = _merge_env_list(current, env, state)
     if new == current:
         return text
-    if new:
-        model = lines[span[0]] if span else lines[_key_span(lines, table[0], table[1], "name")[0]]
-        indent = re.match(r"^[ \t]*", model).group(0)
-        new_line = "%senvironment = [%s]\n" % (indent, ", ".join(_toml_string(i) for i in new))
-    if span:
-        lines[span[0]:span[1]] = [new_line] if new else []
+    multi = _edit_multiline_array(lines[span[0]:span[1]], env, state) if span and span[1] - span[0] > 1 else None
+    if multi is not None:
+        # One element per line: edit those lines only, so removing our entries restores the original text.
+        lines[span[0]:span[1]] = multi
+    elif span:
+        indent = re.match(r"^[ \t]*", lines[span[0]]).group(0)
+        # An array that held only our entries goes away with them (the role added it).
+        lines[span[0]:span[1]] = ["%senvironment = [%s]\n" % (indent, ", ".join(_toml_string(i) for i in new))] \
+            if new else []
     else:
+        indent = re.match(r"^[ \t]*", lines[_key_span(lines, table[0], table[1], "name")[0]]).group(0)
         # After the table's last key line, so comments and blank lines that follow stay where they are.
         last_key = max([i for i in range(table[0] + 1, table[1]) if _TOML_KEY.match(lines[i])] or [table[0]])
         last = _key_span(lines, table[0], table[1], _TOML_KEY.match(lines[last_key]).group(1).strip('"'))[1] \
             if last_key > table[0] else table[0] + 1
         if lines[last - 1] and not lines[last - 1].endswith("\n"):
             lines[last - 1] += "\n"
-        lines.insert(last, new_line)
+        lines.insert(last, "%senvironment = [%s]\n" % (indent, ", ".join(_toml_string(i) for i in new)))
     result = "".join(lines)
     _check_gitlab_edit(before, _toml_loads(result), runner_name, new)
     return result
+
+
+def _merge_env_list(current, env, state):
+    """Our entries replaced in place (present) or dropped (absent); missing ones appended."""
+    out, done = [], set()
+    for item in current:
+        name = item.split("=", 1)[0]
+        if name in env:
+            if state == "present" and name not in done:
+                out.append("%s=%s" % (name, check_env_value(name, env[name])))
+                done.add(name)
+            continue
+        out.append(item)
+    if state == "present":
+        out.extend("%s=%s" % (n, check_env_value(n, v)) for n, v in env.items() if n not in done)
+    return out
+
+
+_ARRAY_OPEN = re.compile(r"^[ \t]*environment[ \t]*=[ \t]*\[[ \t]*(#.*)?\n?$")
+_ARRAY_CLOSE = re.compile(r"^[ \t]*\][ \t]*(#.*)?\n?$")
+_ARRAY_ITEM = re.compile(r'^([ \t]*)("(?:[^"\\]|\\.)*")([ \t]*,?)(.*\n?)$')
+_BLANK_OR_COMMENT = re.compile(r"^[ \t]*(#.*)?\n?$")
+
+
+def _edit_multiline_array(block, env, state):
+    """Edit an array written one string per line; None when it is laid out any other way."""
+    if not (_ARRAY_OPEN.match(block[0]) and _ARRAY_CLOSE.match(block[-1])):
+        return None
+    out, done, last_item = [block[0]], set(), None
+    for line in block[1:-1]:
+        match = _ARRAY_ITEM.match(line)
+        if not match:
+            if not _BLANK_OR_COMMENT.match(line):
+                return None
+            out.append(line)
+            continue
+        name = _toml_value(match.group(2), "environment").split("=", 1)[0]
+        if name in env:
+            if state == "absent" or name in done:
+                continue
+            line = "%s%s%s%s" % (match.group(1), _toml_string("%s=%s" % (name, check_env_value(name, env[name]))),
+                                 match.group(3), match.group(4))
+            done.add(name)
+        out.append(line)
+        last_item = len(out) - 1
+    missing = [n for n in env if n not in done] if state == "present" else []
+    if missing:
+        if last_item is not None:
+            match = _ARRAY_ITEM.match(out[last_item])
+            indent = match.group(1)
+            if "," not in match.group(3):
+                out[last_item] = "%s%s,%s" % (match.group(1), match.group(2), match.group(4))
+        else:
+            indent = re.match(r"^[ \t]*", block[0]).group(0) + "  "
+        insert_at = (last_item + 1) if last_item is not None else 1
+        for offset, name in enumerate(missing):
+            out.insert(insert_at + offset, "%s%s,\n" % (indent, _toml_string("%s=%s" % (name, check_env_value(name, env[name])))))
+    out.append(block[-1])
+    return out
 
 
 def _check_gitlab_edit(before, after, runner_name, environment):

@@ -56,6 +56,11 @@ options:
     description: With O(state=absent), delete the file when it holds no key any more.
     type: bool
     default: true
+  parent_mode:
+    description:
+      - When set and the file's directory does not exist, create it (one level) with this mode and the
+        O(owner) and O(group) of the file, e.g. a user's C(~/.claude). Without it a missing directory is an error.
+    type: raw
   backup:
     description: Keep a timestamped copy of the file before changing it.
     type: bool
@@ -158,6 +163,7 @@ def main():
             purge=dict(type="dict", default={}),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             remove_empty=dict(type="bool", default=True),
+            parent_mode=dict(type="raw"),
             backup=dict(type="bool", default=False),
         ),
         add_file_common_args=True,
@@ -171,8 +177,10 @@ def main():
     keys = [".".join(p) for p in leaf_paths(owned)]
     result = dict(changed=False, path=path, keys=keys, changed_keys=[])
 
+    parent = os.path.dirname(path) or "."
+    make_parent = state == "present" and not os.path.isdir(parent) and module.params["parent_mode"] is not None
     # In check mode an earlier task may only have predicted the directory; predict the file too.
-    if state == "present" and not os.path.isdir(os.path.dirname(path) or ".") and not module.check_mode:
+    if state == "present" and not os.path.isdir(parent) and not make_parent and not module.check_mode:
         module.fail_json(msg="the directory of %s does not exist. Fix: create it first" % path, **result)
     exists = os.path.exists(path)
     if exists and not os.path.isfile(path):
@@ -215,6 +223,11 @@ def main():
     if content_changed and not module.check_mode:
         if module.params["backup"] and exists:
             result["backup_file"] = module.backup_local(path)
+        if make_parent:
+            os.mkdir(parent, 0o700)
+            dir_args = module.load_file_common_arguments(module.params, path=parent)
+            dir_args["mode"] = module.params["parent_mode"]
+            module.set_fs_attributes_if_different(dir_args, True)
         if delete:
             os.unlink(path)
         else:

@@ -288,6 +288,33 @@ def test_rotation_with_two_hashes(gw):
     assert messages(gw, T["alice_next"], "bedrock-sonnet")[0] == 200
 
 
+def test_master_key_rotation_in_the_registry_without_restart(gw):
+    """Admin keys as registry entries: LiteLLM keeps its boot master key, the hook owns admin auth."""
+    pid = gw.litellm.pid
+    admin_old, admin_new = "sk-" + secrets.token_urlsafe(24), "sk-" + secrets.token_urlsafe(24)
+
+    def admin(key):
+        return {"sha256": hashlib.sha256(key.encode()).hexdigest(), "client": "gateway-admin", "admin": True}
+
+    def models(key):
+        return harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + key})[0]
+
+    clients = [reg("alice_next", "alice", ["claude-*", "bedrock-*", "vertex-*"]), reg("bob", "bob", ["bedrock-sonnet"])]
+    harness.write_registry(gw.registry, clients + [admin(admin_old)])
+    assert models(admin_old) == 200
+    assert models(MASTER) == 401  # the environment's master key no longer opens the gateway
+    harness.write_registry(gw.registry, clients + [admin(admin_old), admin(admin_new)])
+    assert models(admin_old) == 200 and models(admin_new) == 200
+    harness.write_registry(gw.registry, clients + [admin(admin_new)])
+    assert models(admin_old) == 401 and models(admin_new) == 200
+    assert messages(gw, T["alice_next"], "bedrock-sonnet")[0] == 200
+    assert messages(gw, admin_new, "vertex-sonnet")[0] == 200
+    assert gw.litellm.pid == pid and gw.litellm.poll() is None
+    # Back to the state the next tests expect (no admin entries: the environment's key is admin again).
+    harness.write_registry(gw.registry, clients)
+    assert models(MASTER) == 200
+
+
 def test_invalid_registry_keeps_last_good(gw):
     with open(gw.registry, "w") as handle:
         handle.write('{"version": 1, "tokens": [')

@@ -238,15 +238,26 @@ check_interval = 0
 ENV = {"ANTHROPIC_BASE_URL": "https://gw", "ANTHROPIC_AUTH_TOKEN": SECRET, "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1"}
 
 
-def test_gitlab_replace_multiline_environment():
+def test_gitlab_multiline_environment_edited_line_by_line():
     new = edit_gitlab_environment(CONFIG, "builds", ENV)
     assert gitlab_environment(new, "builds") == ["FOO=bar", "ANTHROPIC_BASE_URL=https://gw",
                                                  "ANTHROPIC_AUTH_TOKEN=" + SECRET, "CLAUDE_CODE_SKIP_BEDROCK_AUTH=1"]
-    before, after = CONFIG.splitlines(), new.splitlines()
-    assert after[:12] == before[:12] and after[13:] == before[16:]  # only the environment lines changed
+    assert '    "FOO=bar",   # keep me\n    "ANTHROPIC_BASE_URL=https://gw",\n' in new  # replaced in place
+    assert '    "CLAUDE_CODE_SKIP_BEDROCK_AUTH=1",\n  ]\n' in new  # appended, same layout
     assert edit_gitlab_environment(new, "builds", ENV) == new
     removed = edit_gitlab_environment(new, "builds", ENV, "absent")
-    assert gitlab_environment(removed, "builds") == ["FOO=bar"]
+    assert removed == CONFIG.replace('    "ANTHROPIC_BASE_URL=http://old",\n', "")
+
+
+def test_gitlab_multiline_roundtrip_is_byte_identical():
+    text = '[[runners]]\n  name = "r"\n  environment = [\n    "GIT_DEPTH=10",\n  ]\n'
+    new = edit_gitlab_environment(text, "r", ENV)
+    assert gitlab_environment(new, "r")[0] == "GIT_DEPTH=10"
+    assert edit_gitlab_environment(new, "r", ENV, "absent") == text
+    empty = '[[runners]]\n  name = "r"\n  environment = [\n  ]\n'
+    assert edit_gitlab_environment(edit_gitlab_environment(empty, "r", ENV), "r", ENV, "absent") == empty
+    odd = '[[runners]]\n  name = "r"\n  environment = ["A=1",\n    "B=2"]\n'  # not one per line
+    assert gitlab_environment(edit_gitlab_environment(odd, "r", {"C": "3"}), "r") == ["A=1", "B=2", "C=3"]
 
 
 def test_gitlab_add_environment_to_table_without_one_and_remove_it():
@@ -329,3 +340,26 @@ def test_absent_removes_valued_keys_only_when_they_match(tmp_path):
     out = settings(tmp_path, path=str(path), state="absent", settings={"apiKeyHelper": OWNED["apiKeyHelper"]},
                    purge={"env": {"ANTHROPIC_BASE_URL": None}})
     assert out["changed"] and json.loads(path.read_text()) == {"apiKeyHelper": "/home/u/my-helper", "env": {"A": "1"}}
+
+
+def test_parent_mode_creates_the_directory(tmp_path):
+    path = tmp_path / "home" / ".claude" / "settings.json"
+    (tmp_path / "home").mkdir()
+    out = settings(tmp_path, path=str(path), settings=OWNED, parent_mode="0700")
+    assert out["changed"] and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert settings(tmp_path, path=str(path), settings=OWNED, parent_mode="0700")["changed"] is False
+    check = settings(tmp_path, path=str(tmp_path / "home" / "other" / "s.json"), settings=OWNED, parent_mode="0700",
+                     _ansible_check_mode=True)
+    assert check["changed"] and not (tmp_path / "home" / "other").exists()
+
+
+def test_settings_files_filter():
+    from ansible_collections.llmops.claude_gateway.plugins.filter.claude_code import claude_code_settings_files
+    accounts = [{"name": "carol", "gid": 1001, "home": "/home/carol"}]
+    assert [f["path"] for f in claude_code_settings_files(accounts, "present", "user", "/etc/cc", "50.json")] == \
+        ["/home/carol/.claude/settings.json"]
+    managed = claude_code_settings_files(accounts, "present", "managed", "/etc/cc", "50.json")
+    assert managed == [{"path": "/etc/cc/managed-settings.json", "owner": "root", "group": "root", "mode": "0644",
+                        "state": "present"}]
+    absent = claude_code_settings_files(accounts, "absent", "managed", "/etc/cc", "50.json")
+    assert [f["state"] for f in absent] == ["absent"] * 3 and absent[1]["path"] == "/etc/cc/managed-settings.d/50.json"

@@ -243,3 +243,49 @@ def test_unreadable_file_keeps_last_good(hook):
     write(hook.registry_path, [])
     os.chmod(str(hook.registry_path), 0)
     assert call(hook, ALICE).user_id == "alice"
+
+
+# --- admin keys in the registry (master-key rotation without a restart) ------------------------
+
+MASTER_NEW = "sk-master-unit-new-9876543210"
+
+
+def admin(token, name="gateway-admin"):
+    return {"sha256": sha(token), "client": name, "admin": True}
+
+
+def test_registry_admin_entry_accepted_for_every_route(hook):
+    write(hook.registry_path, [admin(MASTER_NEW), entry(ALICE, "alice", ["nothing"])])
+    auth = call(hook, MASTER_NEW, model="any-model", path="/key/generate")
+    assert auth.metadata["auth"] == "registry_admin" and auth.api_key == sha(MASTER_NEW)
+    assert call(hook, MASTER_NEW, model=None, path="/config/update").user_id == "gateway-admin"
+
+
+def test_registry_admin_entries_replace_the_environment_master_key(hook):
+    write(hook.registry_path, [admin(MASTER_NEW)])
+    # LITELLM_MASTER_KEY (MASTER) is set but the registry owns admin authentication now.
+    assert "unknown or was revoked" in refused(hook, MASTER, 401)
+    for secret in (MASTER_NEW,):
+        assert secret not in refused(hook, MASTER, 401)
+
+
+def test_master_key_rotation_window_without_restart(hook):
+    write(hook.registry_path, [admin(MASTER), entry(ALICE, "alice")])
+    assert call(hook, MASTER, model=None, path="/key/generate").metadata["auth"] == "registry_admin"
+    write(hook.registry_path, [admin(MASTER), admin(MASTER_NEW), entry(ALICE, "alice")])  # both accepted
+    assert call(hook, MASTER).user_id == "gateway-admin" and call(hook, MASTER_NEW).user_id == "gateway-admin"
+    write(hook.registry_path, [admin(MASTER_NEW), entry(ALICE, "alice")])  # old one dropped
+    refused(hook, MASTER, 401)
+    assert call(hook, MASTER_NEW).api_key == sha(MASTER_NEW)
+    assert call(hook, ALICE).user_id == "alice"  # clients are not affected
+
+
+def test_expired_admin_entry_is_refused(hook):
+    write(hook.registry_path, [dict(admin(MASTER_NEW), expires="2020-01-01T00:00:00Z")])
+    assert "expired" in refused(hook, MASTER_NEW, 401, model=None, path="/key/generate")
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_admin_flag_must_be_boolean(hook, value):
+    with pytest.raises(hook.RegistryError, match="'admin' must be true or false"):
+        hook.parse_registry(json.dumps({"version": 1, "tokens": [dict(admin(MASTER), admin=value)]}))

@@ -16,9 +16,15 @@ The gateway knows client tokens only as SHA-256 hashes in a registry file
 The file is stat()ed on every request and parsed only when its inode, size or
 mtime changed, so adding, rotating (two hashes for one client) or revoking a
 token needs no restart. A file that turns unreadable or invalid keeps the last
-good registry in force. The master key (``LITELLM_MASTER_KEY``) is accepted for
-every route. No token is ever logged or echoed: errors name the client or the
-model, never the presented key.
+good registry in force.
+
+Admin keys: an entry with ``"admin": true`` holds the hash of a gateway master
+key and is accepted for every route. When the registry has admin entries it owns
+admin authentication: LiteLLM's own ``LITELLM_MASTER_KEY`` (which LiteLLM needs to
+start) is then NOT accepted, so the master key rotates like a client token, by
+a registry change, with no restart. Without admin entries the environment's
+master key is accepted for every route. No token is ever logged or echoed:
+errors name the client or the model, never the presented key.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -133,6 +139,9 @@ def parse_registry(text):
         team = item.get("team")
         if team is not None and not isinstance(team, str):
             raise RegistryError("%s: 'team' must be a string or null" % where)
+        admin = item.get("admin", False)
+        if not isinstance(admin, bool):
+            raise RegistryError("%s: 'admin' must be true or false" % where)
         models = item.get("models") or []
         if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
             raise RegistryError("%s: 'models' must be a list of model names or patterns" % where)
@@ -143,6 +152,7 @@ def parse_registry(text):
             "models": list(models),
             "expires": _parse_time(item.get("expires"), where),
             "expires_text": item.get("expires"),
+            "admin": admin,
         })
     return entries
 
@@ -184,6 +194,10 @@ class Registry:
             log.info("token registry %s loaded: %d tokens", self.path, len(entries))
             self.entries = entries
         self._stamp = stamp
+
+    def has_admin(self):
+        """Whether the registry owns admin authentication (holds master-key hashes)."""
+        return any(entry["admin"] for entry in self.entries or ())
 
     def find(self, presented_hash):
         """Constant-time scan: compare against every entry, no early exit."""
@@ -262,6 +276,13 @@ def _presented_key(request, api_key):
     return key
 
 
+def _admin(digest, how, name="gateway-admin"):
+    kwargs = {"api_key": digest, "user_id": name, "metadata": {"auth": how}}
+    if LitellmUserRoles is not None:
+        kwargs["user_role"] = LitellmUserRoles.PROXY_ADMIN
+    return UserAPIKeyAuth(**kwargs)
+
+
 async def user_api_key_auth(request, api_key):
     """LiteLLM custom_auth entry point: return UserAPIKeyAuth or raise ProxyException."""
     key = _presented_key(request, api_key)
@@ -269,17 +290,14 @@ async def user_api_key_auth(request, api_key):
         raise _refuse(401, "Authentication required: send your gateway token as "
                            "'Authorization: Bearer <token>' or 'x-api-key'.")
     digest = hash_token(key)
-    master = os.environ.get(MASTER_KEY_ENV, "")
-    is_master = bool(master) and hmac.compare_digest(key.encode("utf-8"), master.encode("utf-8"))
     registry = _registry()
     entries_loaded = registry.current()  # always stat, so a revocation is seen at once
-    if is_master:
-        kwargs = {"api_key": digest, "user_id": "gateway-admin", "metadata": {"auth": "master_key"}}
-        if LitellmUserRoles is not None:
-            kwargs["user_role"] = LitellmUserRoles.PROXY_ADMIN
-        return UserAPIKeyAuth(**kwargs)
-
     entry = registry.find(digest) if entries_loaded else None
+    if entry is None and not registry.has_admin():
+        # The registry holds no admin key: the environment's master key is the admin key.
+        master = os.environ.get(MASTER_KEY_ENV, "")
+        if master and hmac.compare_digest(key.encode("utf-8"), master.encode("utf-8")):
+            return _admin(digest, "master_key")
     if entry is None:
         raise _refuse(401, "Invalid gateway token: it is unknown or was revoked. "
                            "Fetch your current token and retry.")
@@ -287,6 +305,8 @@ async def user_api_key_auth(request, api_key):
     if entry["expires"] is not None and entry["expires"] <= now:
         raise _refuse(401, "Gateway token of client '%s' expired at %s: ask for a new token."
                       % (entry["client"], entry["expires_text"]))
+    if entry["admin"]:
+        return _admin(digest, "registry_admin", entry["client"])
     route = request.url.path
     if not is_client_route(route):
         raise _refuse(403, "Client '%s' may not call %s: gateway tokens are for model requests only."
