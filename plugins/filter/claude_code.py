@@ -7,40 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r"""
-name: claude_code_policy
-short_description: Check a claude_code role configuration against the gateway policy
-version_added: 0.1.0
-description:
-  - Takes the role's variables (without the C(claude_code_) prefix) as a dict and returns
-    C({error, warnings, env, token_env_var}). C(error) is null when every rule holds, otherwise one message
-    naming the rule broken and the fix. C(env) is the non-secret environment to push (gateway URL, bypass
-    flags written as C(1), client mode variables, extra variables).
-  - The other filters of this file serve the role's token handling - C(claude_code_token_refs) (a host's
-    store references), C(claude_code_unique_refs), C(claude_code_resolve_tokens) (a host's tokens from values
-    and store reads, checked like values) and C(claude_code_check_token). Messages never hold a token value.
-author:
-  - llmops.claude_gateway maintainers
-positional: _input
-options:
-  _input:
-    description: The role configuration.
-    type: dict
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: Check the configuration
-  ansible.builtin.set_fact:
-    policy: "{{ {'client': 'workstation', 'gateway_url': 'https://gw.example.com', 'users': [{'name': 'alice', 'token': tok}]}
-                | llmops.claude_gateway.claude_code_policy }}"
-"""
-
-RETURN = r"""
-_value:
-  description: C(error) (str or null), C(warnings) (list), C(env) (dict), C(token_env_var) (str).
-  type: dict
-"""
+# Each filter is documented in plugins/filter/<filter name>.yml.
 
 import json
 
@@ -89,7 +56,7 @@ def claude_code_resolve_tokens(reads, users=None, token=None, token_ref=None, st
     store = dict(store or {})
     values = {}
     for res in reads or []:
-        if isinstance(res, dict) and "item" in res and not res.get("failed") and not res.get("skipped"):
+        if isinstance(res, dict) and "item" in res and "value" in res and not res.get("failed"):
             values[_ref_key(res["item"])] = res.get("value")
 
     def lookup(ref, what):

@@ -127,6 +127,25 @@ def gateway_clients(groups, hostvars):
     return clients
 
 
+def gateway_litellm_tokens(clients, store=None, teams=None, extra=None):
+    """litellm_tokens for one gateway: one entry per client (of `teams` when given) with a store reference,
+    plus `extra` entries (e.g. the old version of a rotating token), store options merged into references."""
+    store = dict(store or {})
+    out, seen = [], set()
+    for c in clients or []:
+        if c["client"] in seen or (teams is not None and c.get("team") not in teams):
+            continue
+        seen.add(c["client"])
+        out.append({"client": c["client"], "team": c.get("team"), "models": c.get("models") or ["*"],
+                    "expires": c.get("expires"), "token": dict(store, name=c["secret"])})
+    for entry in extra or []:
+        entry = dict(entry)
+        if isinstance(entry.get("token"), dict):
+            entry["token"] = dict(store, **entry["token"])
+        out.append(entry)
+    return out
+
+
 class FilterModule(object):
     def filters(self):
-        return {"gateway_clients": gateway_clients}
+        return {"gateway_clients": gateway_clients, "gateway_litellm_tokens": gateway_litellm_tokens}

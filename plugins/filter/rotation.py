@@ -116,13 +116,12 @@ def rotation_host_checks(items, host, users, kind):
 def rotation_gateway_checks(items, phase):
     """Expected answers of the gateway: [{"ref": {name, version?}, "status": 200|401}].
 
-    window: every rotating client's new (current) and old token is accepted. close: for clients that are
-    done the current token is accepted and the old one refused (401).
+    window: every rotating secret's new (current) and old value is accepted. close: for secrets that are
+    done the current value is accepted and the old one refused (401). Master keys are checked the same way
+    (on /v1/models, which both kinds of key may call).
     """
     checks = []
     for item in items:
-        if item["kind"] != "client":
-            continue
         old = {"name": item["secret"], "version": item["old_version"]}
         if phase == "window" and item["status"] in ("window", "pending"):
             checks += [{"ref": {"name": item["secret"]}, "status": 200}, {"ref": old, "status": 200}]

@@ -129,3 +129,21 @@ def test_models_string_becomes_list():
 def test_groups_must_be_a_mapping():
     with pytest.raises(AnsibleFilterError, match="groups"):
         run(["ws1"], {})
+
+
+def test_litellm_tokens_one_per_client_with_store_references():
+    from ansible_collections.llmops.claude_gateway.plugins.filter.gateway_clients import gateway_litellm_tokens
+    hv = {"ws1": {"claude_code_users": [{"name": "alice", "client": "alice", "team": "a"},
+                                        {"name": "bob", "client": "bob", "team": "b"}]},
+          "ws2": {"claude_code_users": [{"name": "alice", "client": "alice", "team": "a"}]}}
+    clients = run({"workstations": ["ws1", "ws2"]}, hv)
+    store = {"backend": "vault", "vault_url": "https://v:8200"}
+    out = gateway_litellm_tokens(clients, store)
+    assert [t["client"] for t in out] == ["alice", "bob"]
+    assert out[0] == {"client": "alice", "team": "a", "models": ["*"], "expires": None,
+                      "token": {"backend": "vault", "vault_url": "https://v:8200", "name": "claude-gateway-client-alice"}}
+    assert [t["client"] for t in gateway_litellm_tokens(clients, store, ["b"])] == ["bob"]
+    extra = [{"client": "alice", "team": "a", "token": {"name": "claude-gateway-client-alice", "version": "1"}}]
+    out = gateway_litellm_tokens(clients, store, None, extra)
+    assert out[-1]["token"] == {"backend": "vault", "vault_url": "https://v:8200",
+                                "name": "claude-gateway-client-alice", "version": "1"}
