@@ -22,7 +22,7 @@ description:
   - The file is written atomically and only when its content changes. Check and diff modes are supported;
     values of O(secret_env) are masked in the diff.
 author:
-  - llmops.claude_gateway maintainers
+  - llmops.claude_gateway maintainers (@llmops)
 options:
   path:
     description: The environment file (C(.env), EnvironmentFile or C(config.toml)).
@@ -71,8 +71,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    description: Predicts the change (and the diff) without writing.
   diff_mode:
     support: full
+    description: Shows the file before and after, with secret values masked.
 """
 
 EXAMPLES = r"""

@@ -23,7 +23,7 @@ description:
   - Check mode and diff mode are supported; values of O(secret_settings), and values whose key looks like a
     secret (C(*_TOKEN), C(*_KEY), C(*_SECRET), C(*_PASSWORD)), are masked in the diff.
 author:
-  - llmops.claude_gateway maintainers
+  - llmops.claude_gateway maintainers (@llmops)
 options:
   path:
     description: The settings file. Its directory must exist.
@@ -72,8 +72,10 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    description: Predicts the change (and the diff) without writing.
   diff_mode:
     support: full
+    description: Shows the file before and after, with secret values masked.
 """
 
 EXAMPLES = r"""
@@ -215,7 +217,8 @@ def main():
     content_changed = delete or create or after != before
 
     if module._diff:
-        mask = (lambda d: dump_settings(mask_settings(d, secret_paths, secret_values)))
+        def mask(data):
+            return dump_settings(mask_settings(data, secret_paths, secret_values))
         result["diff"] = dict(before_header=path, after_header=path,
                               before=mask(before) if exists else "",
                               after="" if delete or (state == "absent" and not exists) else mask(after))

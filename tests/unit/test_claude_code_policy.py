@@ -273,6 +273,6 @@ def test_token_refs_and_resolution():
     assert [u["token"] for u in out["users"]] == ["alice_tok_1", TOKEN, "shared_tok_1", "alice_tok_1"]
     bad = claude_code_resolve_tokens([{"item": refs[0], "value": "AKIAIOSFODNN7EXAMPLE"}], [], None,
                                      {"name": "t/shared"}, store)
-    assert "token-provider-key" in bad["error"] and "AKIA" not in bad["error"].split("looks like")[0]
+    assert "token-provider-key" in bad["error"] and "AKIA" not in bad["error"].split("looks like", maxsplit=1)[0]
     missing = claude_code_resolve_tokens([], users[:1], None, None, store)
     assert "was not read" in missing["error"]

@@ -46,6 +46,13 @@ def run(module, tmp_path, **args):
     return out
 
 
+def changed(base, **changes):
+    """A copy of module arguments with some changed."""
+    out = dict(base)
+    out.update(changes)
+    return out
+
+
 def settings(tmp_path, **args):
     return run("claude_code_settings", tmp_path, **args)
 
@@ -103,8 +110,8 @@ def test_existing_file_keeps_foreign_keys_and_mode(tmp_path):
     path.write_text(json.dumps(original, indent=2) + "\n")
     os.chmod(path, 0o640)
     out = settings(tmp_path, path=str(path), settings=OWNED)
-    assert out["changed"] and out["changed_keys"] == ["apiKeyHelper", "env.ANTHROPIC_BASE_URL",
-                                                       "env.CLAUDE_CODE_SKIP_BEDROCK_AUTH"]
+    assert out["changed"]
+    assert out["changed_keys"] == ["apiKeyHelper", "env.ANTHROPIC_BASE_URL", "env.CLAUDE_CODE_SKIP_BEDROCK_AUTH"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert json.loads(path.read_text())["permissions"] == original["permissions"]
     settings(tmp_path, path=str(path), settings=OWNED, state="absent")
@@ -189,12 +196,12 @@ def test_runner_env_module(tmp_path):
     assert path.read_text() == "LANG=C.UTF-8\nANTHROPIC_BASE_URL=https://gw\nANTHROPIC_AUTH_TOKEN=%s\n" % SECRET
     assert "ANTHROPIC_AUTH_TOKEN=********" in out["diff"]["after"]
     assert run("claude_code_runner_env", tmp_path, **args)["changed"] is False
-    out = run("claude_code_runner_env", tmp_path, **dict(args, state="absent", secret_env={"ANTHROPIC_AUTH_TOKEN": ""}))
+    out = run("claude_code_runner_env", tmp_path, **changed(args, state="absent", secret_env={"ANTHROPIC_AUTH_TOKEN": ""}))
     assert out["changed"] and path.read_text() == "LANG=C.UTF-8\n"
     # A file that only held our variables disappears.
     new = tmp_path / "svc.env"
-    run("claude_code_runner_env", tmp_path, **dict(args, path=str(new)))
-    run("claude_code_runner_env", tmp_path, **dict(args, path=str(new), state="absent"))
+    run("claude_code_runner_env", tmp_path, **changed(args, path=str(new)))
+    run("claude_code_runner_env", tmp_path, **changed(args, path=str(new), state="absent"))
     assert not new.exists()
 
 
@@ -296,11 +303,11 @@ def test_gitlab_module_keeps_file_and_mode(tmp_path):
     out = run("claude_code_runner_env", tmp_path, **args)
     assert out["changed"] and stat.S_IMODE(path.stat().st_mode) == 0o600 and SECRET in path.read_text()
     assert run("claude_code_runner_env", tmp_path, **args)["changed"] is False
-    bad = run("claude_code_runner_env", tmp_path, **dict(args, runner_name="missing"))
+    bad = run("claude_code_runner_env", tmp_path, **changed(args, runner_name="missing"))
     assert bad["failed"] and "claude_code_gitlab_runner_name" in bad["msg"]
-    run("claude_code_runner_env", tmp_path, **dict(args, state="absent"))
+    run("claude_code_runner_env", tmp_path, **changed(args, state="absent"))
     assert path.read_text() == CONFIG
-    missing = run("claude_code_runner_env", tmp_path, **dict(args, path=str(tmp_path / "none.toml")))
+    missing = run("claude_code_runner_env", tmp_path, **changed(args, path=str(tmp_path / "none.toml")))
     assert missing["failed"] and "register the runner first" in missing["msg"]
 
 

@@ -30,7 +30,7 @@ BAO = os.path.join(os.path.dirname(sys.executable), "bao")
 
 
 def free_port(addr="127.0.0.1", pair=False):
-    for _ in range(50):
+    for _attempt in range(50):
         with socket.socket() as sock:
             sock.bind((addr, 0))
             port = sock.getsockname()[1]

@@ -54,9 +54,11 @@ def versions(kv):
 
 
 def current_values(kv):
-    return dict((name, value_of(kv.secrets.kv.v2.read_secret_version(path=name, mount_point="secret",
-                                                                    raise_on_deleted_version=True)))
-                for name in secrets_of(kv))
+    out = {}
+    for name in secrets_of(kv):
+        out[name] = value_of(kv.secrets.kv.v2.read_secret_version(path=name, mount_point="secret",
+                                                                  raise_on_deleted_version=True))
+    return out
 
 
 def status(url, token):
