@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -131,7 +130,7 @@ def run_helper(helper, user, home):
         kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     elif os.geteuid() != account.pw_uid:
         raise RuntimeError("cannot run the helper as %s without root (use become)" % user)
-    proc = subprocess.run(["/bin/sh", "-c", helper], env=env, cwd=home if os.path.isdir(home) else "/",
+    proc = subprocess.run(["/bin/sh", "-c", helper], check=False, env=env, cwd=home if os.path.isdir(home) else "/",
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, **kwargs)
     if proc.returncode != 0:
         raise RuntimeError("apiKeyHelper %s exited %d: %s" % (helper, proc.returncode,
@@ -234,7 +233,7 @@ def main():
     if CFG.get("policy_error"):
         record("policy", False, CFG["policy_error"])
     try:
-        status, _ = http(url.rstrip("/") + "/health/liveliness")
+        status, _ignored = http(url.rstrip("/") + "/health/liveliness")
         record("liveliness", status == 200, "GET %s/health/liveliness: HTTP %s" % (url.rstrip("/"), status))
     except (URLError, OSError) as exc:
         record("liveliness", False, "GET %s/health/liveliness: %s" % (url.rstrip("/"), exc))
@@ -278,7 +277,7 @@ def main():
                 env = gitlab_env(path, CFG["gitlab_runner_name"])
                 homes.append(home_of("gitlab-runner"))
             else:
-                out = subprocess.run(["systemctl", "show", "--property=EnvironmentFiles", CFG["systemd_service"]],
+                out = subprocess.run(["systemctl", "show", "--property=EnvironmentFiles", CFG["systemd_service"]], check=False,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
                 paths = re.findall(r"EnvironmentFiles=(\S+)", out.stdout.decode())
                 if not paths:

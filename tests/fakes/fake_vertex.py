@@ -69,13 +69,13 @@ def public_key_from_pem(text):
     """(n, e) from a PEM 'PUBLIC KEY' (SubjectPublicKeyInfo) or 'RSA PUBLIC KEY' (PKCS#1)."""
     body = "".join(line for line in text.strip().splitlines() if not line.startswith("-----"))
     der = base64.b64decode(body)
-    tag, seq, _ = _der_read(der, 0)
+    tag, seq, _ignored = _der_read(der, 0)
     if "RSA PUBLIC KEY" not in text:  # SubjectPublicKeyInfo: SEQ { algid SEQ, BIT STRING { RSAPublicKey } }
-        _, _, pos = _der_read(seq, 0)
-        _, bits, _ = _der_read(seq, pos)
-        tag, seq, _ = _der_read(bits[1:], 0)  # skip the unused-bits byte
-    _, n, pos = _der_read(seq, 0)
-    _, e, _ = _der_read(seq, pos)
+        _ignored, _ignored, pos = _der_read(seq, 0)
+        _ignored, bits, _ignored = _der_read(seq, pos)
+        tag, seq, _ignored = _der_read(bits[1:], 0)  # skip the unused-bits byte
+    _ignored, n, pos = _der_read(seq, 0)
+    _ignored, e, _ignored = _der_read(seq, pos)
     return int.from_bytes(n, "big"), int.from_bytes(e, "big")
 
 
@@ -87,7 +87,10 @@ def load_public_key(path):
         n, e = public_key_from_pem(text)
         return {"n": n, "e": e, "client_email": None}
     data = json.loads(text)
-    as_int = (lambda v: v if isinstance(v, int) else int(v, 16))
+
+    def as_int(v):
+        return v if isinstance(v, int) else int(v, 16)
+
     return {"n": as_int(data["n"]), "e": as_int(data.get("e", 65537)),
             "client_email": data.get("client_email")}
 

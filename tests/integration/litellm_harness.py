@@ -209,7 +209,7 @@ class Gateway:
             if self.litellm.poll() is not None:
                 raise RuntimeError("LiteLLM exited with %s:\n%s" % (self.litellm.returncode, self.output()[-4000:]))
             try:
-                status, _, _ = http("GET", self.url + "/health/liveliness", timeout=2)
+                status, _ignored, _ignored = http("GET", self.url + "/health/liveliness", timeout=2)
                 if status == 200:
                     self.start_seconds = time.monotonic() - started
                     return self

@@ -31,7 +31,7 @@ BAO = os.path.join(os.path.dirname(sys.executable), "bao")
 
 def _free_port_pair():
     """A free port whose successor is free too (the dev server also listens on port + 1 for clustering)."""
-    for _ in range(50):
+    for _ignored in range(50):
         with socket.socket() as first:
             first.bind(("127.0.0.1", 0))
             port = first.getsockname()[1]

@@ -202,7 +202,7 @@ def test_read_counter_counts_server_side_reads(aws_options, aws_read_counter):
     backend = AwsBackend(dict(aws_options, aws_endpoint_url=aws_read_counter.url))
     backend.write("gw/count", VALUE)
     assert aws_read_counter.count() == 0
-    for _ in range(3):
+    for _ignored in range(3):
         assert backend.read(SecretRef("gw/count")).value == VALUE
     assert aws_read_counter.count() == 3
     assert aws_read_counter.count("PutSecretValue") == 1

@@ -460,7 +460,7 @@ def test_count_reads_sees_each_backend_read(bao):
     be = backend(bao)
     be.write(name, "x")
     before = bao.count_reads(name)
-    for _ in range(3):
+    for _ignored in range(3):
         be.read(SecretRef(name))
     assert bao.count_reads(name) - before == 3
     backend(bao).read(SecretRef(name, version="1"))  # a fresh backend with a token: no extra read

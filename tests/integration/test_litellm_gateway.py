@@ -102,7 +102,7 @@ def messages(gw, key, model, stream=False, header="bearer"):
     body = {"model": model, "max_tokens": 64, "stream": stream,
             "messages": [{"role": "user", "content": "ping from test"}]}
     started = time.monotonic()
-    status, _, raw = harness.http("POST", gw.url + "/v1/messages", body, headers)
+    status, _ignored, raw = harness.http("POST", gw.url + "/v1/messages", body, headers)
     return status, raw, time.monotonic() - started
 
 
@@ -152,8 +152,8 @@ def test_warm_round_trip_times(gw):
     for stream in (False, True):
         for model in sorted(MODELS):
             samples = []
-            for _ in range(5):
-                status, _, seconds = messages(gw, T["alice"], model, stream)
+            for _ignored in range(5):
+                status, _ignored, seconds = messages(gw, T["alice"], model, stream)
                 assert status == 200
                 samples.append(seconds)
             TIMINGS.setdefault("warm median %s (s)" % ("stream" if stream else "plain"), []).append(
@@ -168,16 +168,16 @@ def test_vertex_token_was_minted_from_the_service_account_jwt(gw):
 
 def test_fakes_refuse_bad_cloud_credentials(gw):
     # Unsigned call straight to the fake Bedrock, bearer-less call to the fake Vertex.
-    status, _, raw = harness.http("POST", "http://127.0.0.1:%d/model/%s/invoke" % (
+    status, _ignored, raw = harness.http("POST", "http://127.0.0.1:%d/model/%s/invoke" % (
         gw.bedrock_port, harness.BEDROCK_MODEL), {"anthropic_version": "bedrock-2023-05-31"})
     assert status == 403 and b"Missing Authentication Token" in raw
-    status, _, _ = harness.http("POST", "http://127.0.0.1:%d/v1/projects/p/locations/l/publishers/"
+    status, _ignored, _ignored = harness.http("POST", "http://127.0.0.1:%d/v1/projects/p/locations/l/publishers/"
                                 "anthropic/models/m:rawPredict" % gw.vertex_port, {},
                                 {"Authorization": "Bearer ya29.not-minted"})
     assert status == 401
     # Through LiteLLM with a wrong AWS secret: the fake's SigV4 check refuses it.
     seen = len(gw.read_log(gw.bedrock_log))
-    status, raw, _ = messages(gw, MASTER, "bedrock-wrong-secret")
+    status, raw, _ignored = messages(gw, MASTER, "bedrock-wrong-secret")
     assert status >= 400, raw[:300]
     new = gw.read_log(gw.bedrock_log)[seen:]
     assert new and all(r["signature_valid"] is False and r["error"] == "InvalidSignatureException"
@@ -185,12 +185,12 @@ def test_fakes_refuse_bad_cloud_credentials(gw):
 
 
 def test_x_api_key_header_works(gw):
-    status, raw, _ = messages(gw, T["alice"], "bedrock-sonnet", header="x-api-key")
+    status, raw, _ignored = messages(gw, T["alice"], "bedrock-sonnet", header="x-api-key")
     assert status == 200, raw[:300]
 
 
 def test_openai_chat_completions_route(gw):
-    status, _, raw = harness.http("POST", gw.url + "/v1/chat/completions", {
+    status, _ignored, raw = harness.http("POST", gw.url + "/v1/chat/completions", {
         "model": "bedrock-sonnet", "messages": [{"role": "user", "content": "hi"}]},
         {"Authorization": "Bearer " + T["alice"]})
     assert status == 200, raw[:300]
@@ -200,7 +200,7 @@ def test_openai_chat_completions_route(gw):
 def test_count_tokens_reaches_bedrock(gw):
     # Claude Code calls this in interactive use; the claude-* route asks Bedrock's CountTokens.
     seen = len(gw.read_log(gw.bedrock_log))
-    status, _, raw = harness.http("POST", gw.url + "/v1/messages/count_tokens?beta=true", {
+    status, _ignored, raw = harness.http("POST", gw.url + "/v1/messages/count_tokens?beta=true", {
         "model": "claude-opus-4-8", "messages": [{"role": "user", "content": "count me"}]},
         {"Authorization": "Bearer " + T["alice"], "anthropic-version": "2023-06-01"})
     assert status == 200, raw[:300]
@@ -214,37 +214,37 @@ def test_bedrock_pass_through_route(gw):
     body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 20,
             "messages": [{"role": "user", "content": "via pass-through"}]}
     auth = {"Authorization": "Bearer " + T["alice"]}
-    status, _, raw = harness.http("POST", gw.url + "/bedrock/model/bedrock-sonnet/invoke", body, auth)
+    status, _ignored, raw = harness.http("POST", gw.url + "/bedrock/model/bedrock-sonnet/invoke", body, auth)
     assert status == 200, raw[:300]
     assert json.loads(raw)["content"][0]["text"].startswith(MODELS["bedrock-sonnet"][1])
-    status, _, raw = harness.http("POST", gw.url + "/bedrock/model/bedrock-sonnet/invoke", body,
+    status, _ignored, raw = harness.http("POST", gw.url + "/bedrock/model/bedrock-sonnet/invoke", body,
                                   {"Authorization": "Bearer " + T["bob"] + "x"})
     assert status == 401
     # The model id in the path is checked against the client's patterns too.
-    status, _, raw = harness.http("POST", gw.url + "/bedrock/model/claude-opus-4-8/invoke", body,
+    status, _ignored, raw = harness.http("POST", gw.url + "/bedrock/model/claude-opus-4-8/invoke", body,
                                   {"Authorization": "Bearer " + T["bob"]})
     assert status == 403 and "claude-opus-4-8" in error_message(raw)
 
 
 def test_models_list_needs_a_valid_token(gw):
-    status, _, raw = harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + T["bob"]})
+    status, _ignored, raw = harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + T["bob"]})
     assert status == 200 and "bedrock-sonnet" in {m["id"] for m in json.loads(raw)["data"]}
-    status, _, _ = harness.http("GET", gw.url + "/v1/models")
+    status, _ignored, _ignored = harness.http("GET", gw.url + "/v1/models")
     assert status == 401
 
 
 def test_no_key_is_401(gw):
-    status, raw, _ = messages(gw, None, "bedrock-sonnet")
+    status, raw, _ignored = messages(gw, None, "bedrock-sonnet")
     assert status == 401, raw[:300]
 
 
 def test_wrong_key_is_401(gw):
-    status, raw, _ = messages(gw, "cgw-nobody-" + secrets.token_urlsafe(24), "bedrock-sonnet")
+    status, raw, _ignored = messages(gw, "cgw-nobody-" + secrets.token_urlsafe(24), "bedrock-sonnet")
     assert status == 401 and "unknown or was revoked" in error_message(raw)
 
 
 def test_model_not_allowed_is_403(gw):
-    status, raw, _ = messages(gw, T["bob"], "vertex-sonnet")
+    status, raw, _ignored = messages(gw, T["bob"], "vertex-sonnet")
     assert status == 403, raw[:300]
     message = error_message(raw)
     assert "vertex-sonnet" in message and "bob" in message and T["bob"] not in message
@@ -252,19 +252,19 @@ def test_model_not_allowed_is_403(gw):
 
 
 def test_expired_token_is_401(gw):
-    status, raw, _ = messages(gw, T["carol"], "bedrock-sonnet")
+    status, raw, _ignored = messages(gw, T["carol"], "bedrock-sonnet")
     assert status == 401 and "expired" in error_message(raw)
 
 
 def test_admin_routes_refused_for_client_tokens(gw):
-    status, _, raw = harness.http("POST", gw.url + "/key/generate", {}, {"Authorization": "Bearer " + T["alice"]})
+    status, _ignored, raw = harness.http("POST", gw.url + "/key/generate", {}, {"Authorization": "Bearer " + T["alice"]})
     assert status == 403, raw[:300]
 
 
 def test_master_key_works(gw):
-    status, raw, _ = messages(gw, MASTER, "vertex-sonnet")
+    status, raw, _ignored = messages(gw, MASTER, "vertex-sonnet")
     assert status == 200, raw[:300]
-    status, _, _ = harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + MASTER})
+    status, _ignored, _ignored = harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + MASTER})
     assert status == 200
 
 
@@ -272,7 +272,7 @@ def test_revoke_without_restart(gw):
     pid = gw.litellm.pid
     assert messages(gw, T["dave"], "bedrock-sonnet")[0] == 200
     harness.write_registry(gw.registry, [e for e in BASE_REGISTRY if e["client"] != "dave"])
-    status, raw, _ = messages(gw, T["dave"], "bedrock-sonnet")
+    status, raw, _ignored = messages(gw, T["dave"], "bedrock-sonnet")
     assert status == 401, raw[:300]
     assert gw.litellm.pid == pid and gw.litellm.poll() is None
 

@@ -53,7 +53,7 @@ def client_error(code, status=400, message="msg"):
 ])
 def test_aws_client_error_mapping(code, status, kind):
     err = aws.AwsBackend(AWS)._map(client_error(code, status), SecretRef("gw/x"))
-    assert type(err) is kind
+    assert type(err) is kind  # pylint: disable=unidiomatic-typecheck  # exact class, not a subclass
     assert str(err).startswith("aws backend, secret 'gw/x': ")
     assert "Fix: " in str(err)
 
@@ -83,10 +83,10 @@ def test_aws_sdk_retries_off_and_timeout_honoured():
     assert client.meta.config.connect_timeout == 3 and client.meta.config.read_timeout == 3
 
 
-def _stubbed(options=AWS):
+def _stubbed(options=None):
     from botocore.stub import Stubber
 
-    backend = aws.AwsBackend(options)
+    backend = aws.AwsBackend(AWS if options is None else options)
     stub = Stubber(backend.client())
     stub.activate()
     return backend, stub
@@ -103,7 +103,7 @@ def _value_response(value="sk-value"):
 def test_aws_throttling_is_retried_by_the_backend():
     backend, stub = _stubbed()
     expected = {"SecretId": "gw/x", "VersionStage": "AWSCURRENT"}
-    for _ in range(2):
+    for _ignored in range(2):
         stub.add_client_error("get_secret_value", "ThrottlingException", "Rate exceeded", 400,
                               expected_params=expected)
     stub.add_response("get_secret_value", _value_response(), expected)
@@ -115,7 +115,7 @@ def test_aws_throttling_is_retried_by_the_backend():
 
 def test_aws_throttling_gives_up_after_retries():
     backend, stub = _stubbed(dict(AWS, retries=1))
-    for _ in range(2):
+    for _ignored in range(2):
         stub.add_client_error("get_secret_value", "ThrottlingException", "Rate exceeded", 400)
     with pytest.raises(Throttled, match="throttled"):
         backend.read(SecretRef("gw/x"))
@@ -221,7 +221,7 @@ def _gexc():
 ])
 def test_gcp_api_error_mapping(make, kind):
     err = gcp.GcpBackend(GCP)._map(make(_gexc()), SecretRef("gw-x"))
-    assert type(err) is kind
+    assert type(err) is kind  # pylint: disable=unidiomatic-typecheck  # exact class, not a subclass
     assert str(err).startswith("gcp backend, secret 'gw-x': ") and "Fix: " in str(err)
 
 

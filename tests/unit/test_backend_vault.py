@@ -51,13 +51,13 @@ def test_round_trip(value):
 
 def test_round_trip_random():
     rnd = random.Random(7)
-    for _ in range(500):
+    for _ignored in range(500):
         if rnd.random() < 0.5:
-            obj = dict(("".join(rnd.choice(string.ascii_letters) for _ in range(rnd.randint(1, 6))),
-                        rnd.choice([rnd.randint(0, 9), "v", None, [1], {"x": "y"}])) for _ in range(rnd.randint(0, 4)))
+            obj = dict(("".join(rnd.choice(string.ascii_letters) for _ignored in range(rnd.randint(1, 6))),
+                        rnd.choice([rnd.randint(0, 9), "v", None, [1], {"x": "y"}])) for _ignored in range(rnd.randint(0, 4)))
             value = json.dumps(obj, sort_keys=rnd.random() < 0.5, separators=rnd.choice([None, (",", ":")]))
         else:
-            value = "".join(rnd.choice(string.printable) for _ in range(rnd.randint(1, 30)))
+            value = "".join(rnd.choice(string.printable) for _ignored in range(rnd.randint(1, 30)))
         assert decode_value(encode_value(value)) == value
 
 

@@ -207,7 +207,7 @@ def test_parses_only_when_file_changes(hook, monkeypatch):
     calls = []
     real = hook.parse_registry
     monkeypatch.setattr(hook, "parse_registry", lambda text: calls.append(1) or real(text))
-    for _ in range(5):
+    for _ignored in range(5):
         call(hook, ALICE)
     assert len(calls) == 1
     write(hook.registry_path, [entry(ALICE, "alice"), entry(BOB, "bob")])

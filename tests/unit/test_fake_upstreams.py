@@ -37,7 +37,7 @@ def signed(path="/model/%s/invoke" % MODEL, body=BODY, key=AK, secret=SK, region
                      headers={"Content-Type": "application/json", "Accept": "application/json"})
     SigV4Auth(Credentials(key, secret), service, region).add_auth(req)
     target = path + ("?" + query if query else "")
-    headers = [(k, v) for k, v in req.headers.items()] + [("Host", "127.0.0.1:9")]
+    headers = list(req.headers.items()) + [("Host", "127.0.0.1:9")]
     return target, headers, body
 
 
@@ -132,7 +132,7 @@ def test_event_stream_frames_decode_with_botocore_parser():
     buf.add_data(raw)
     decoded = [json.loads(base64.b64decode(json.loads(m.payload)["bytes"])) for m in buf]
     assert decoded == events
-    headers, _ = _decode_frames(raw)[0]
+    headers, _ignored = _decode_frames(raw)[0]
     assert headers[":event-type"] == "chunk"
 
 

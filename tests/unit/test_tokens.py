@@ -25,7 +25,7 @@ def params(**kw):
 
 
 def test_generate_token_shape_and_uniqueness():
-    tokens = set(generate_token() for _ in range(200))
+    tokens = set(generate_token() for _ignored in range(200))
     assert len(tokens) == 200
     assert all(re.match(r"^sk-[A-Za-z0-9]{48}$", t) for t in tokens)
     assert generate_token(30, "gw-").startswith("gw-")
