@@ -75,8 +75,9 @@ def test_inventory_parses(name):
 @pytest.mark.parametrize("playbook", ["site", "verify", "gateway", "profiles", "tokens"])
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_syntax_check(name, playbook):
-    proc = subprocess.run(check=False, args=[os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", os.path.join(EXAMPLES, name),
-                           "llmops.claude_gateway.%s" % playbook],
+    argv = [os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", os.path.join(EXAMPLES, name),
+            "llmops.claude_gateway.%s" % playbook]
+    proc = subprocess.run(argv, check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env(), universal_newlines=True)
     assert proc.returncode == 0, proc.stdout
 

@@ -172,8 +172,8 @@ def test_fakes_refuse_bad_cloud_credentials(gw):
         gw.bedrock_port, harness.BEDROCK_MODEL), {"anthropic_version": "bedrock-2023-05-31"})
     assert status == 403 and b"Missing Authentication Token" in raw
     status, _ignored, _ignored = harness.http("POST", "http://127.0.0.1:%d/v1/projects/p/locations/l/publishers/"
-                                "anthropic/models/m:rawPredict" % gw.vertex_port, {},
-                                {"Authorization": "Bearer ya29.not-minted"})
+                                              "anthropic/models/m:rawPredict" % gw.vertex_port, {},
+                                              {"Authorization": "Bearer ya29.not-minted"})
     assert status == 401
     # Through LiteLLM with a wrong AWS secret: the fake's SigV4 check refuses it.
     seen = len(gw.read_log(gw.bedrock_log))
@@ -218,11 +218,11 @@ def test_bedrock_pass_through_route(gw):
     assert status == 200, raw[:300]
     assert json.loads(raw)["content"][0]["text"].startswith(MODELS["bedrock-sonnet"][1])
     status, _ignored, raw = harness.http("POST", gw.url + "/bedrock/model/bedrock-sonnet/invoke", body,
-                                  {"Authorization": "Bearer " + T["bob"] + "x"})
+                                         {"Authorization": "Bearer " + T["bob"] + "x"})
     assert status == 401
     # The model id in the path is checked against the client's patterns too.
     status, _ignored, raw = harness.http("POST", gw.url + "/bedrock/model/claude-opus-4-8/invoke", body,
-                                  {"Authorization": "Bearer " + T["bob"]})
+                                         {"Authorization": "Bearer " + T["bob"]})
     assert status == 403 and "claude-opus-4-8" in error_message(raw)
 
 

@@ -198,7 +198,7 @@ def test_kubernetes_token_file(tmp_path):
 def test_error_mapping(exc, kind, text):
     be = make()
     mapped = be._map(exc, "some/secret")
-    assert type(mapped) is kind
+    assert type(mapped) is kind  # pylint: disable=unidiomatic-typecheck  # exact class, not a subclass
     assert text in str(mapped)
     assert mapped.transient == (kind in (BackendUnreachable, Throttled))
     if isinstance(exc, requests.exceptions.SSLError):
