@@ -6,13 +6,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV=${VENV:-$ROOT/.venv}
 CACHE=$ROOT/.cache
 
-APT_PACKAGES="podman runc mmdebstrap zstd uidmap slirp4netns fuse-overlayfs iproute2 jq python3-venv util-linux"
+APT_PACKAGES="podman runc mmdebstrap zstd uidmap slirp4netns fuse-overlayfs iproute2 jq python3-venv util-linux shellcheck"
 missing=""
 for p in $APT_PACKAGES; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing Debian packages:$missing"
     apt-get update -qq
+    # shellcheck disable=SC2086  # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
     echo "bootstrap: missing Debian packages:$missing (run as root or install them)" >&2

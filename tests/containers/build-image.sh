@@ -100,6 +100,8 @@ hooks=(
 if [ ${#HOST_CAS[@]} -gt 0 ]; then
   hooks+=(--customize-hook="copy-in ${HOST_CAS[*]} /usr/local/share/ca-certificates/")
 fi
+# Single quotes on purpose: mmdebstrap expands "$1" (the rootfs) when it runs each hook.
+# shellcheck disable=SC2016
 hooks+=(
   --customize-hook='chroot "$1" update-ca-certificates >/dev/null 2>&1'
   --customize-hook="copy-in $HERE/image/pip.conf /etc/"
