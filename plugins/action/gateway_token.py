@@ -1,7 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs gateway_token and marks its result no_log when it returns the token (return_value=true)."""
+"""Runs gateway_token / gateway_token_info and marks the result no_log when it holds a token.
+
+A module cannot censor its own result (Ansible strips internal keys such as ``_ansible_no_log`` from
+module returns), so a token it returns would show in every callback. This action marks such a result
+no_log; the registered variable still holds the value.
+"""
 
 from __future__ import absolute_import, division, print_function
 

@@ -1,27 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs gateway_token_info and marks its result no_log.
-
-A module cannot censor its own result (Ansible strips internal keys from module returns), so the
-secret it returns would show in every callback. This action marks the result no_log; the registered
-variable still holds the value.
-"""
+"""gateway_token_info returns the token itself: the same no_log action as gateway_token."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-
-
-class ActionModule(ActionBase):
-    _supports_check_mode = True
-    _supports_async = False
-
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        result.update(self._execute_module(module_args=self._task.args, task_vars=task_vars))
-        if "value" in result:
-            result["_ansible_no_log"] = True
-        return result
+from ansible_collections.llmops.claude_gateway.plugins.action.gateway_token import ActionModule  # noqa: F401 pylint: disable=unused-import
