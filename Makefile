@@ -46,7 +46,7 @@ clean:
 ## Container tests: a systemd Debian image built locally (no registry), podman + runc.
 ## tests/containers/README.md explains the image, the platform block and how containers reach the host.
 export CONTAINERS_CONF := $(ROOT)/tests/containers/containers.conf
-MOLECULE_SCENARIOS ?= litellm claude_code
+MOLECULE_SCENARIOS ?= litellm claude_code fleet
 # Offline wheelhouse for the litellm role inside containers (pip install --no-index --find-links).
 export LITELLM_WHEELHOUSE := $(ROOT)/.cache/wheelhouse/litellm
 LITELLM_REQUIREMENTS := litellm[proxy]==1.108.7 google-auth==2.43.0 prisma==0.15.0

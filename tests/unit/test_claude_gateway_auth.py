@@ -264,9 +264,8 @@ def test_registry_admin_entry_accepted_for_every_route(hook):
 def test_registry_admin_entries_replace_the_environment_master_key(hook):
     write(hook.registry_path, [admin(MASTER_NEW)])
     # LITELLM_MASTER_KEY (MASTER) is set but the registry owns admin authentication now.
-    assert "unknown or was revoked" in refused(hook, MASTER, 401)
-    for secret in (MASTER_NEW,):
-        assert secret not in refused(hook, MASTER, 401)
+    message = refused(hook, MASTER, 401)
+    assert "unknown or was revoked" in message and MASTER_NEW not in message
 
 
 def test_master_key_rotation_window_without_restart(hook):
