@@ -19,6 +19,8 @@ import os
 import re
 import tempfile
 
+from ansible.module_utils.common.text.converters import to_native
+
 try:
     from urllib.parse import urlsplit
 except ImportError:  # pragma: no cover - Python 2 is not supported, keeps the sanity import test quiet
@@ -682,6 +684,40 @@ def gitlab_environment(text, runner_name):
 
 
 # --------------------------------------------------------------------------------------------------
+
+def read_text_file(module, path, result):
+    """Return (exists, text) of ``path`` ('' when absent). Fails, leaving the file untouched, when it is
+    not a regular file, cannot be read or is not UTF-8."""
+    exists = os.path.exists(path)
+    if exists and not os.path.isfile(path):
+        module.fail_json(msg="%s exists and is not a regular file; it was left untouched" % path, **result)
+    if not exists:
+        return False, ""
+    try:
+        with open(path, "rb") as handle:
+            return True, handle.read().decode("utf-8")
+    except UnicodeDecodeError:
+        module.fail_json(msg="%s is not UTF-8 text; it was left untouched. Fix: repair or move it" % path, **result)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), **result)
+
+
+def apply_text_file(module, path, content, changed, exists, create, delete, result):
+    """Write (or delete) ``path`` when ``changed`` and not in check mode, with the optional backup, then
+    apply the common file arguments (mode, owner, ...) to a file that is (or will be) there. Sets
+    result['changed']."""
+    if changed and not module.check_mode:
+        if module.params["backup"] and exists:
+            result["backup_file"] = module.backup_local(path)
+        if delete:
+            os.unlink(path)
+        else:
+            write_atomic(module, path, content, create)
+    result["changed"] = changed
+    if not delete and (exists or create) and not (module.check_mode and create):
+        file_args = module.load_file_common_arguments(module.params)
+        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+
 
 def write_atomic(module, path, content, created):
     """Write beside the target, then rename over it: readers see the old or the new file, never half."""

@@ -123,10 +123,11 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
     FileFormatError,
+    apply_text_file,
     edit_dotenv,
     edit_gitlab_environment,
     mask_text,
-    write_atomic,
+    read_text_file,
 )
 
 
@@ -158,22 +159,13 @@ def main():
     env.update(secrets)
     result = dict(changed=False, path=path, names=sorted(env))
 
-    exists = os.path.isfile(path)
-    if os.path.exists(path) and not exists:
-        module.fail_json(msg="%s exists and is not a regular file; it was left untouched" % path, **result)
+    exists, text = read_text_file(module, path, result)
     if params["format"] == "gitlab_toml" and not exists:
         module.fail_json(msg="GitLab Runner configuration %s does not exist. Fix: register the runner first, or "
                              "set claude_code_gitlab_config to its config.toml" % path, **result)
     if not exists and state == "present" and not os.path.isdir(os.path.dirname(path) or ".") \
             and not module.check_mode:
         module.fail_json(msg="the directory of %s does not exist. Fix: create it first" % path, **result)
-    text = ""
-    if exists:
-        try:
-            with open(path, "rb") as handle:
-                text = handle.read().decode("utf-8")
-        except UnicodeDecodeError:
-            module.fail_json(msg="%s is not UTF-8 text; it was left untouched" % path, **result)
     try:
         purge = dict((name, "") for name in params["purge"] if name not in env)
         edit = edit_dotenv
@@ -192,17 +184,7 @@ def main():
     if module._diff:
         result["diff"] = dict(before_header=path, after_header=path, before=_mask(text, secrets),
                               after="" if delete else _mask(new, secrets))
-    if changed and not module.check_mode:
-        if params["backup"] and exists:
-            result["backup_file"] = module.backup_local(path)
-        if delete:
-            os.unlink(path)
-        else:
-            write_atomic(module, path, new, create)
-    result["changed"] = changed
-    if not delete and (exists or create) and not (module.check_mode and create):
-        file_args = module.load_file_common_arguments(module.params)
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    apply_text_file(module, path, new, changed, exists, create, delete, result)
     module.exit_json(**result)
 
 

@@ -131,13 +131,14 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
     FileFormatError,
+    apply_text_file,
     dump_settings,
     leaf_paths,
     mask_settings,
     merge_settings,
     parse_settings,
+    read_text_file,
     remove_settings,
-    write_atomic,
 )
 
 
@@ -184,18 +185,7 @@ def main():
     # In check mode an earlier task may only have predicted the directory; predict the file too.
     if state == "present" and not os.path.isdir(parent) and not make_parent and not module.check_mode:
         module.fail_json(msg="the directory of %s does not exist. Fix: create it first" % path, **result)
-    exists = os.path.exists(path)
-    if exists and not os.path.isfile(path):
-        module.fail_json(msg="%s exists and is not a regular file; it was left untouched" % path, **result)
-    text = ""
-    if exists:
-        try:
-            with open(path, "rb") as handle:
-                text = handle.read().decode("utf-8")
-        except UnicodeDecodeError:
-            module.fail_json(msg="%s is not UTF-8 text; it was left untouched. Fix: repair or move it" % path, **result)
-        except (IOError, OSError) as exc:
-            module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), **result)
+    exists, text = read_text_file(module, path, result)
     try:
         before = parse_settings(text, path)
     except FileFormatError as exc:
@@ -223,22 +213,12 @@ def main():
                               before=mask(before) if exists else "",
                               after="" if delete or (state == "absent" and not exists) else mask(after))
 
-    if content_changed and not module.check_mode:
-        if module.params["backup"] and exists:
-            result["backup_file"] = module.backup_local(path)
-        if make_parent:
-            os.mkdir(parent, 0o700)
-            dir_args = module.load_file_common_arguments(module.params, path=parent)
-            dir_args["mode"] = module.params["parent_mode"]
-            module.set_fs_attributes_if_different(dir_args, True)
-        if delete:
-            os.unlink(path)
-        else:
-            write_atomic(module, path, dump_settings(after), create)
-    result["changed"] = content_changed
-    if not delete and (exists or create) and not (module.check_mode and create):
-        file_args = module.load_file_common_arguments(module.params)
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+    if content_changed and make_parent and not module.check_mode:
+        os.mkdir(parent, 0o700)
+        dir_args = module.load_file_common_arguments(module.params, path=parent)
+        dir_args["mode"] = module.params["parent_mode"]
+        module.set_fs_attributes_if_different(dir_args, True)
+    apply_text_file(module, path, dump_settings(after), content_changed, exists, create, delete, result)
     module.exit_json(**result)
 
 
