@@ -150,6 +150,15 @@ options:
     description: V(vault) whether to verify the server's TLS certificate.
     type: bool
     default: true
+  vault_allow_insecure_http:
+    description:
+      - V(vault) allow an C(http://) O(vault_url) to a host that is not loopback. The Vault token (or the
+        login credentials) then cross the network unencrypted, so this is refused by default; when
+        allowed, every run warns.
+      - Loopback is C(localhost), an address in C(127.0.0.0/8) written C(a.b.c.d), or C([::1]); plain http
+        to those needs no opt-in.
+    type: bool
+    default: false
   local_path:
     description:
       - V(local) store file. Default is C($XDG_CONFIG_HOME/llmops/claude_gateway/secrets.yml)

@@ -58,6 +58,7 @@ _raw:
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import SecretError
@@ -65,6 +66,8 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.fa
     BACKEND_ARGUMENT_SPEC,
     get_backend,
 )
+
+display = Display()
 
 
 class LookupModule(LookupBase):
@@ -76,6 +79,8 @@ class LookupModule(LookupBase):
                                      "Fix: set only one of them")
         try:
             backend = get_backend(options)
+            for warning in backend.warnings:
+                display.warning("gateway_token lookup: %s" % warning)
             return [backend.read(SecretRef(term, options.get("version"), options.get("version_stage"),
                                            options.get("field"))).value for term in terms]
         except SecretError as exc:

@@ -13,18 +13,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import ipaddress
 import json
-import os
 import re
-import tempfile
 
-from ansible.module_utils.common.text.converters import to_native
-
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, keeps the sanity import test quiet
-    from urlparse import urlsplit  # type: ignore
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import (
+    LOOPBACK_RULE,
+    UrlError,
+    is_loopback_host,
+    split_http_url,
+)
 
 try:
     import tomllib
@@ -41,16 +38,43 @@ HELPER_TTL_ENV = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
 SKIP_FLAGS = {"bedrock": "CLAUDE_CODE_SKIP_BEDROCK_AUTH", "vertex": "CLAUDE_CODE_SKIP_VERTEX_AUTH"}
 # Accepted spellings of "on" for a flag (the seed guide's list); every one is written as "1".
 FLAG_ON = ("1", "true", "True")
-# Variables the role owns: setting them through claude_code_env would bypass the policy.
-RESERVED_ENV = ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
-                "CLAUDE_CODE_SKIP_VERTEX_AUTH", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
-                "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL")
-# Credentials in the client's own environment mean it reaches that provider directly.
-DIRECT_ACCESS_ENV = {
-    "bedrock": ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "AWS_BEARER_TOKEN_BEDROCK"),
-    "vertex": ("GOOGLE_APPLICATION_CREDENTIALS",),
-}
+# Variables the role writes itself (and removes again when they are no longer wanted).
+MANAGED_ENV = ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
+               "CLAUDE_CODE_SKIP_VERTEX_AUTH", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
+               "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL")
+# Names claude_code_env may not set (rule env-reserved), first match wins: each with the fix naming the
+# dedicated variable. claude_code_env lands in world-readable files (managed settings, profile.d), so no
+# credential belongs there, and routing, bypass flags and TLS trust go through the policy's own variables.
+_CREDS_FIX = ("provider credentials never go in a world-readable client profile: list the provider in "
+              "claude_code_direct_providers if this host reaches it directly with its own credentials (kept on "
+              "the host, e.g. ~/.aws or the user's environment), else let the gateway authenticate")
+_TOKEN_FIX = ("give the gateway token through claude_code_token, claude_code_token_ref or claude_code_users "
+              "(token / token_ref); the role keeps it out of world-readable files")
+RESERVED_ENV = (
+    (re.compile(r"^(ANTHROPIC_API_KEY|ANTHROPIC_AUTH_TOKEN|CLAUDE_CODE_OAUTH_TOKEN\w*)$"), _TOKEN_FIX),
+    (re.compile(r"^ANTHROPIC_\w*BASE_URL$"),
+     "set claude_code_gateway_url; the role derives ANTHROPIC_BASE_URL and the Bedrock/Vertex base URLs from it"),
+    (re.compile(r"^CLAUDE_CODE_USE_\w+$"), "set claude_code_client_mode (anthropic, bedrock or vertex)"),
+    (re.compile(r"^\w*_SKIP_\w*_AUTH$"),
+     "use claude_code_skip_bedrock_auth / claude_code_skip_vertex_auth (the policy decides where a bypass flag "
+     "is allowed; other providers' bypass flags are not supported)"),
+    (re.compile(r"^CLAUDE_CODE_API_KEY_HELPER_TTL_MS$"), "set claude_code_helper_ttl_ms"),
+    (re.compile(r"^\w*_PROXY$", re.I),
+     "configure a proxy on the host itself, outside this role: a proxy in the client profile could read or "
+     "redirect gateway traffic"),
+    (re.compile(r"^NODE_TLS_REJECT_UNAUTHORIZED$"),
+     "never turn off TLS verification; give the gateway a certificate the host trusts (NODE_EXTRA_CA_CERTS with "
+     "the path of a CA bundle)"),
+    (re.compile(r"^NODE_OPTIONS$"),
+     "set Node.js options on the host itself: NODE_OPTIONS can load code into Claude Code and change its TLS "
+     "behaviour"),
+    (re.compile(r"^(AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|SECURITY_TOKEN|BEARER_TOKEN_\w+|PROFILE|"
+                r"DEFAULT_PROFILE|SHARED_CREDENTIALS_FILE|CONFIG_FILE|WEB_IDENTITY_TOKEN_FILE|ROLE_ARN|"
+                r"CONTAINER_\w+)|GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_OAUTH_ACCESS_TOKEN|CLOUDSDK_AUTH_\w+|"
+                r"AZURE_\w+|ANTHROPIC_FOUNDRY_\w+)$"), _CREDS_FIX),
+    (re.compile(r"(?:^|_)(TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIALS?|APIKEY|PRIVATE_KEY)(?:_|$)", re.I),
+     "keep secrets out of claude_code_env: it is written to world-readable files; " + _TOKEN_FIX),
+)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Shapes of provider credentials that must never be handed out as a gateway token.
 PROVIDER_KEY_PATTERNS = (
@@ -62,8 +86,18 @@ PROVIDER_KEY_PATTERNS = (
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\"type\"\s*:\s*\"service_account\""),
      "a private key or GCP service-account JSON"),
 )
-# Names whose values are masked in diffs even when the caller did not mark them secret.
-SECRET_NAME = re.compile(r"(?:^|_)(TOKEN|KEY|SECRET|PASSWORD|CREDENTIALS?)(?:_|$)")
+# Shapes of other secrets refused as claude_code_env values whatever the name (rule env-secret-value).
+SECRET_VALUE_PATTERNS = PROVIDER_KEY_PATTERNS + (
+    (re.compile(r"(?:^|[^A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"), "a gateway or API token (sk-...)"),
+    (re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), "a GitHub token (ghp_/github_pat_...)"),
+    (re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "a GitLab token (glpat-...)"),
+    (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token (xox...)"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}"), "a JSON Web Token (eyJ...)"),
+    (re.compile(r"\bBearer\s+\S{8,}", re.I), "an Authorization header value (Bearer ...)"),
+)
+# Runs of base64/hex characters that may be a random secret (see secret_value_kind).
+_SECRET_RUN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
+_RUN_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 MASK = "********"
 
 
@@ -99,41 +133,41 @@ def normalize_flag(name, value):
 
 
 def is_loopback(host):
-    host = (host or "").strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    """Loopback by the strict rule of module_utils/_url.py: localhost, 127.a.b.c (dotted quad) or ::1."""
+    return is_loopback_host(host)
 
 
 def check_gateway_url(url, allow_insecure_http=False):
-    """Validate the gateway URL; return (normalized URL, warnings)."""
-    fix_https = ("use an https:// gateway URL; plain http is acceptable only for a loopback gateway, or set "
-                 "claude_code_allow_insecure_http: true for an in-cluster service name on a private network")
+    """Validate the gateway URL as Claude Code (Node's WHATWG URL) would read it; return (URL, warnings).
+
+    Forms Node and Python read differently (backslashes, blanks, IPv4 shorthand, non-ASCII or
+    percent-encoded hosts, user@) are refused, not guessed at.
+    """
+    fix_https = ("use an https:// gateway URL; plain http is acceptable only for a loopback gateway (%s), or set "
+                 "claude_code_allow_insecure_http: true for an in-cluster service name on a private network"
+                 % LOOPBACK_RULE)
     if not url or not isinstance(url, str):
         raise PolicyError("gateway-url", "claude_code_gateway_url is not set",
                           "set claude_code_gateway_url to the gateway's https:// address")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PolicyError("gateway-url", "claude_code_gateway_url %r is not an http(s) URL with a host" % url,
-                          "set it like https://gateway.example.com or https://gateway.example.com/claude")
-    if parts.username or parts.password:
-        raise PolicyError("gateway-url", "claude_code_gateway_url carries credentials in the URL",
-                          "remove user:password@ from the URL; clients authenticate with their gateway token")
-    if parts.query or parts.fragment:
+    try:
+        scheme, host, _port, rest = split_http_url(url)
+    except UrlError as exc:
+        # The URL may carry user:password@, so it is not repeated here.
+        raise PolicyError("gateway-url", "claude_code_gateway_url is refused: %s" % exc.problem,
+                          "%s; set it like https://gateway.example.com or https://gateway.example.com/claude"
+                          % exc.fix)
+    if "?" in rest or "#" in rest:
         raise PolicyError("gateway-url", "claude_code_gateway_url %r has a query or fragment" % url,
                           "give the base URL only (scheme, host, port and optional path prefix)")
     warnings = []
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if scheme == "http" and not is_loopback_host(host):
         if not allow_insecure_http:
             raise PolicyError("gateway-https", "claude_code_gateway_url %r sends tokens over plain http to "
-                              "non-loopback host '%s'" % (url, parts.hostname), fix_https)
+                              "non-loopback host '%s'" % (url, host), fix_https)
         warnings.append("claude_code_gateway_url %s uses plain http to '%s' (allowed by "
                         "claude_code_allow_insecure_http): tokens cross the network unencrypted; keep this to "
-                        "in-cluster service names on a private network" % (url, parts.hostname))
-    return url.strip().rstrip("/"), warnings
+                        "in-cluster service names on a private network" % (url, host))
+    return url.rstrip("/"), warnings
 
 
 def check_token(token, what):
@@ -155,24 +189,60 @@ def check_token(token, what):
                           "characters" % what, "check the stored value (a trailing newline?) or use 'field'")
 
 
+def secret_value_kind(value):
+    """What ``value`` looks like when it looks like a secret (e.g. "a GitHub token (ghp_...)"), else None.
+
+    Besides the known prefixes, a run of 32+ base64/hex characters is taken for a random secret when it is
+    hex with letters and digits, or mixes upper case, lower case and digits in short chunks (random text
+    averages under 2 characters per chunk, names and paths like /srv/ProjectAlpha2025/Workspace 4 or more).
+    URLs are split on ':' and '.', so paths, URLs, model ids, regions and project ids pass.
+    """
+    value = str(value)
+    for pattern, kind in SECRET_VALUE_PATTERNS:
+        if pattern.search(value):
+            return kind
+    for run in _SECRET_RUN.findall(value):
+        run = run.rstrip("=")
+        if re.match(r"^([0-9a-f]{32,}|[0-9A-F]{32,})$", run) and re.search(r"\d", run) and re.search(r"[a-fA-F]", run):
+            return "a long hex string (a key or token?)"
+        words = _RUN_WORDS.findall(run)
+        if (len(run) >= 32 and re.search(r"[a-z]", run) and re.search(r"[A-Z]", run) and re.search(r"\d", run)
+                and sum(len(w) for w in words) < 3.5 * len(words)):
+            return "a long random string (a key or token?)"
+    return None
+
+
 def check_env(env):
-    """Validate claude_code_env (extra variables); return the direct-access providers it implies."""
-    direct = set()
-    for name, value in (env or {}).items():
+    """Validate claude_code_env (extra, non-secret variables written to world-readable files).
+
+    Messages name the variable and the fix, never the value.
+    """
+    if env is None:
+        return
+    if not isinstance(env, dict):
+        raise PolicyError("env-name", "claude_code_env must be a mapping of variable names to values",
+                          "give it like {DISABLE_TELEMETRY: '1'}")
+    for name, value in env.items():
         if not ENV_NAME.match(str(name)):
             raise PolicyError("env-name", "claude_code_env has the invalid variable name %r" % name,
                               "use names made of letters, digits and underscores")
-        if name in RESERVED_ENV:
-            raise PolicyError("env-reserved", "claude_code_env sets %s, which the role manages" % name,
-                              "use claude_code_gateway_url, the token variables, claude_code_skip_*_auth or "
-                              "claude_code_client_mode instead")
+        for pattern, fix in RESERVED_ENV:
+            if pattern.search(name):
+                raise PolicyError("env-reserved", "claude_code_env sets %s, which cannot come through "
+                                  "claude_code_env (the value is not shown)" % name, fix)
         if not isinstance(value, (str, int, float)) or isinstance(value, bool) or re.search(r"[\r\n\0]", str(value)):
             raise PolicyError("env-value", "claude_code_env.%s must be a one-line string" % name,
                               "quote the value and keep it on one line")
-        for provider, names in DIRECT_ACCESS_ENV.items():
-            if name in names:
-                direct.add(provider)
-    return direct
+        kind = secret_value_kind(value)
+        if kind:
+            raise PolicyError("env-secret-value", "the value of claude_code_env.%s looks like %s (the value is "
+                              "not shown); claude_code_env is written to world-readable files" % (name, kind),
+                              "remove the secret from claude_code_env.%s: the gateway token goes in "
+                              "claude_code_token / claude_code_users, provider credentials stay on the gateway "
+                              "(or on the host, with claude_code_direct_providers)" % name)
+        if name == "NODE_EXTRA_CA_CERTS" and not re.match(r"^/[^\s]*$", str(value)):
+            raise PolicyError("env-value", "claude_code_env.NODE_EXTRA_CA_CERTS must be the absolute path of a "
+                              "PEM CA bundle on the host", "give an absolute path like /etc/ssl/certs/corp-ca.pem")
 
 
 def evaluate(cfg):
@@ -194,7 +264,7 @@ def evaluate(cfg):
     # plus the ones configured now (absent). Extra variables are only known from the current settings.
     configured = [name for key, name in (("aws_region", "AWS_REGION"), ("vertex_region", "CLOUD_ML_REGION"),
                                          ("vertex_project", "ANTHROPIC_VERTEX_PROJECT_ID")) if cfg.get(key)]
-    managed = list(RESERVED_ENV) + [HELPER_TTL_ENV]
+    managed = list(MANAGED_ENV) + [HELPER_TTL_ENV]
     result = {"state": state, "client": client, "warnings": [], "env": {}, "token_env_var": None,
               "remove": sorted(set(managed + configured + [str(k) for k in (cfg.get("env") or {})]))}
     if state == "absent":
@@ -208,7 +278,7 @@ def evaluate(cfg):
     result["warnings"].extend(warnings)
     routed = _choice_list(cfg.get("gateway_providers", list(PROVIDERS)), PROVIDERS, "gateway_providers")
     direct = set(_choice_list(cfg.get("direct_providers") or [], DIRECT_PROVIDERS, "direct_providers"))
-    direct |= check_env(cfg.get("env"))
+    check_env(cfg.get("env"))
     mode = cfg.get("client_mode") or "anthropic"
     if mode not in CLIENT_MODES:
         raise PolicyError("client-mode", "claude_code_client_mode is %r" % mode,
@@ -220,8 +290,8 @@ def evaluate(cfg):
         given = cfg.get("skip_%s_auth" % provider) is not None
         if explicit and provider in direct:
             raise PolicyError("skip-flag-direct-access", "%s is asked for, but this host is configured for direct "
-                              "%s access (claude_code_direct_providers or provider credentials in claude_code_env);"
-                              " Claude Code would then skip the authentication it needs" % (flag, provider),
+                              "%s access (claude_code_direct_providers); Claude Code would then skip the "
+                              "authentication it needs" % (flag, provider),
                               "unset claude_code_skip_%s_auth on this host, or remove the direct access and let "
                               "the gateway authenticate" % provider)
         if explicit and provider not in routed:
@@ -401,41 +471,119 @@ def dump_settings(data):
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+# Diffs show only what a task edits, with secrets masked. A name is secret-looking when it holds one of
+# these parts (any case: GH_TOKEN, AccountKey, SecretKey, Authorization, access_key), or one of the short
+# words as a word of its own (GH_PAT, but not PATH).
+SECRET_NAME_PARTS = ("token", "secret", "password", "passwd", "passphrase", "credential", "auth", "key", "cert",
+                     "private", "session", "cookie", "bearer", "signature", "dsn")
+SECRET_NAME_WORDS = ("pat", "pw", "pwd", "pass", "sas", "otp", "jwt")
+# Names that look secret but hold none: a command path and a duration the role sets.
+NOT_SECRET_NAMES = ("apikeyhelper", "claude_code_api_key_helper_ttl_ms")
+# Flag values are shown even under a secret-looking name (CLAUDE_CODE_SKIP_BEDROCK_AUTH=1).
+FLAG_VALUES = ("", "0", "1", "true", "false", "yes", "no", "on", "off")
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_URL_PASSWORD = re.compile(r"(://[^/\s:@\"']+:)[^/\s@\"']+@")
+
+
+def is_secret_name(name):
+    """True for a key or variable name whose value should not be shown (see SECRET_NAME_PARTS)."""
+    name = str(name)
+    lowered = name.lower()
+    if lowered in NOT_SECRET_NAMES:
+        return False
+    return any(part in lowered for part in SECRET_NAME_PARTS) or \
+        any(word.lower() in SECRET_NAME_WORDS for word in _NAME_WORDS.findall(name))
+
+
+def _secret_value(value):
+    """A value worth masking under a secret-looking name: not a flag, not empty."""
+    if value is None or isinstance(value, bool):
+        return False
+    return str(value).strip().strip('"\'').lower() not in FLAG_VALUES
+
+
+def pick_settings(data, paths):
+    """Only the keys at ``paths`` (tuples) that ``data`` holds, nested as in ``data``: what a diff shows of a
+    settings file (the rest of a user's file is none of the task's business)."""
+    out = {}
+    for path in paths:
+        node = data
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                break
+            node = node[key]
+        else:
+            target = out
+            for key in path[:-1]:
+                target = target.setdefault(key, {})
+            # An owned object stands for its presence only, not for every key it holds.
+            target[path[-1]] = {} if isinstance(node, dict) else copy.deepcopy(node)
+    return out
+
+
 def mask_settings(data, secret_paths=(), secret_values=()):
-    """Copy of ``data`` with secret values replaced, for diffs and results."""
+    """Copy of ``data`` with secret values replaced, for diffs and results: the given paths, known secret
+    values, values under a secret-looking key (and everything below it), and passwords in URLs."""
     secret_paths = set(tuple(p) for p in secret_paths)
     secret_values = set(v for v in secret_values if isinstance(v, str) and v)
 
-    def walk(node, prefix):
+    def walk(node, prefix, inherited):
         out = {}
         for key, value in node.items():
             here = prefix + (key,)
+            secret = inherited or here in secret_paths or is_secret_name(key)
             if isinstance(value, dict):
-                out[key] = walk(value, here)
+                out[key] = walk(value, here, secret)
             elif (here in secret_paths or (isinstance(value, str) and value in secret_values)
-                  or (isinstance(key, str) and SECRET_NAME.search(key) and isinstance(value, str) and value)):
+                  or (secret and (isinstance(value, (list, dict)) or _secret_value(value)))):
                 out[key] = MASK
+            elif isinstance(value, str):
+                out[key] = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", value)
             else:
                 out[key] = value
         return out
-    return walk(data, ())
+    return walk(data, (), False)
 
 
-_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*)(.+)$", re.M)
-_QUOTED_ASSIGNMENT = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)=[^"]*"')
+# KEY=value (dotenv), key = value and "key" = value (TOML); not a "NAME=value" string in an array.
+_ASSIGNMENT = re.compile(r'^(\s*(?:export\s+)?(?:"([A-Za-z_][A-Za-z0-9_.-]*)"|([A-Za-z_][A-Za-z0-9_.-]*))\s*=\s*)(.+)$',
+                         re.M)
+_QUOTED_ASSIGNMENT = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"')
 
 
 def mask_text(text, secret_names=(), secret_values=()):
     """Mask secrets in an environment file or config.toml for a diff: values of the given variables,
-    values whose name looks secret (``token = ...``, ``*_TOKEN=...``), and any known secret value."""
-    def secret(name):
-        return name in secret_names or bool(SECRET_NAME.search(name.upper().replace("-", "_")))
+    values whose name looks secret (``token = ...``, ``GH_PAT=...``, ``AccountKey = ...``), passwords in
+    URLs, and any known secret value."""
+    def secret(name, value):
+        return name in secret_names or (is_secret_name(name) and _secret_value(value))
 
-    text = _QUOTED_ASSIGNMENT.sub(lambda m: '"%s=%s"' % (m.group(1), MASK) if secret(m.group(1)) else m.group(0), text)
-    text = _ASSIGNMENT.sub(lambda m: m.group(1) + MASK if secret(m.group(2)) else m.group(0), text)
+    text = _QUOTED_ASSIGNMENT.sub(lambda m: '"%s=%s"' % (m.group(1), MASK) if secret(m.group(1), m.group(2))
+                                  else m.group(0), text)
+    text = _ASSIGNMENT.sub(lambda m: m.group(1) + MASK if secret(m.group(2) or m.group(3), m.group(4))
+                           else m.group(0), text)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
     for value in sorted((v for v in secret_values if v), key=len, reverse=True):
         text = text.replace(value, MASK)
     return text
+
+
+def dotenv_lines(text, names):
+    """Only the lines of ``text`` that set one of ``names``: what a diff shows of an environment file."""
+    return "".join(line if line.endswith("\n") else line + "\n" for line in text.splitlines(True)
+                   if _DOTENV_LINE.match(line) and _DOTENV_LINE.match(line).group(1) in names)
+
+
+def gitlab_environment_text(text, runner_name):
+    """The ``environment`` of one runner of a config.toml, one entry a line: what a diff shows of it."""
+    try:
+        environment = gitlab_environment(text, runner_name) if text.strip() else None
+    except Exception:  # unreadable: show nothing of it
+        environment = None
+    if not environment:
+        return ""
+    return "# [[runners]] %s\nenvironment = [\n%s]\n" % (_toml_string(runner_name), "".join(
+        "  %s,\n" % _toml_string(str(item)) for item in environment))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -681,54 +829,3 @@ def gitlab_environment(text, runner_name):
         if runner.get("name") == runner_name:
             return list(runner.get("environment", []))
     return None
-
-
-# --------------------------------------------------------------------------------------------------
-
-def read_text_file(module, path, result):
-    """Return (exists, text) of ``path`` ('' when absent). Fails, leaving the file untouched, when it is
-    not a regular file, cannot be read or is not UTF-8."""
-    exists = os.path.exists(path)
-    if exists and not os.path.isfile(path):
-        module.fail_json(msg="%s exists and is not a regular file; it was left untouched" % path, **result)
-    if not exists:
-        return False, ""
-    try:
-        with open(path, "rb") as handle:
-            return True, handle.read().decode("utf-8")
-    except UnicodeDecodeError:
-        module.fail_json(msg="%s is not UTF-8 text; it was left untouched. Fix: repair or move it" % path, **result)
-    except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), **result)
-
-
-def apply_text_file(module, path, content, changed, exists, create, delete, result):
-    """Write (or delete) ``path`` when ``changed`` and not in check mode, with the optional backup, then
-    apply the common file arguments (mode, owner, ...) to a file that is (or will be) there. Sets
-    result['changed']."""
-    if changed and not module.check_mode:
-        if module.params["backup"] and exists:
-            result["backup_file"] = module.backup_local(path)
-        if delete:
-            os.unlink(path)
-        else:
-            write_atomic(module, path, content, create)
-    result["changed"] = changed
-    if not delete and (exists or create) and not (module.check_mode and create):
-        file_args = module.load_file_common_arguments(module.params)
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
-
-
-def write_atomic(module, path, content, created):
-    """Write beside the target, then rename over it: readers see the old or the new file, never half."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8"))
-        module.atomic_move(tmp, path, unsafe_writes=module.params.get("unsafe_writes", False))
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    if created and module.params.get("mode") is None:
-        os.chmod(path, 0o600)  # atomic_move would leave a new file at the umask default

@@ -19,8 +19,21 @@ description:
   - V(gitlab_toml) - GitLab Runner's C(config.toml). Only the C(environment) array of the C([[runners]])
     table named O(runner_name) is rewritten (as one line); the rest of the file is untouched, and the result
     is parsed again to prove nothing else changed. The file must exist (register the runner first).
-  - The file is written atomically and only when its content changes. Check and diff modes are supported;
-    values of O(secret_env) are masked in the diff.
+  - The file is written atomically and only when its content changes.
+  - Safe in directories other users control (a runner directory belongs to the runner user, i.e. to whatever
+    a CI job runs as). The path is walked from C(/) one directory at a time without following symbolic links.
+    A symbolic link (a directory on the way, or the file itself) is followed only when root owns it and the
+    directory holding it, and that directory is not group- or world-writable; any other link (a job that
+    plants C(.env -> /etc/shadow)) is refused with C(error_kind=unsafe_path), in check mode too, and nothing
+    is read, written or shown. In such a directory a file with more than one hard link is refused as well. A
+    new content goes to a fresh temporary file whose owner and mode are set on it before it is renamed over
+    the file; nothing is chowned or chmodded by path.
+  - Check and diff modes are supported. The diff shows only what the task manages - with V(dotenv) the lines
+    of the variables in O(env), O(secret_env) and O(purge), with V(gitlab_toml) the C(environment) of the
+    runner O(runner_name) - never the rest of the file. Values of O(secret_env), known secret values and
+    values whose name looks like a secret (it holds token, key, secret, password, auth, credential, cert,
+    private, session, cookie or bearer, or the word PAT, e.g. C(GH_PAT), C(AccountKey)) are masked; flag
+    values (C(0), C(1), C(true), C(false)) are shown.
 author:
   - llmops.claude_gateway maintainers (@llmops)
 options:
@@ -62,19 +75,36 @@ options:
     description: Keep a timestamped copy of the file before changing it.
     type: bool
     default: false
+  mode:
+    description:
+      - Mode of the file, as an octal string (V("0600")) or a number. Symbolic modes are not supported.
+      - A new file gets C(0600) when not given; an existing file keeps its mode.
+    type: raw
+  owner:
+    description:
+      - User (name or uid) that should own the file. When not given, a new file belongs to the user running the
+        module and an existing one keeps its owner.
+      - Changing the owner rewrites the file (a new file owned by O(owner) replaces it), so that only a file
+        this module has just created is ever chowned.
+    type: str
+  group:
+    description: Group (name or gid) of the file; like O(owner).
+    type: str
 notes:
   - A new file gets mode C(0600) unless O(mode) is given.
+  - Only O(mode), O(owner) and O(group) are supported as file attributes. SELinux contexts and file attributes
+    (C(chattr)) cannot be set safely through a file descriptor here, so the common C(seuser), C(serole),
+    C(setype), C(selevel), C(attributes) and C(unsafe_writes) options are not offered; a new file gets the
+    default SELinux context of its directory.
   - Values must be one line without quotes, backslashes or surrounding blanks, so that every reader (the
     GitHub runner reads raw values, systemd unquotes) sees the same value.
-extends_documentation_fragment:
-  - ansible.builtin.files
 attributes:
   check_mode:
     support: full
     description: Predicts the change (and the diff) without writing.
   diff_mode:
     support: full
-    description: Shows the file before and after, with secret values masked.
+    description: Shows the managed variables before and after, with secret values masked.
 """
 
 EXAMPLES = r"""
@@ -113,21 +143,32 @@ backup_file:
   description: The backup copy, when O(backup=true) and the file changed.
   returned: changed and backup
   type: str
+error_kind:
+  description:
+    - Why the module failed, when it did; V(unsafe_path) for a symbolic or hard link it refuses to follow.
+    - Others are V(invalid_content) (a value or config.toml it cannot edit), V(missing_file), V(not_regular_file),
+      V(not_utf8), V(missing_directory), V(invalid_argument) and V(io_error).
+  returned: failure
+  type: str
+  sample: unsafe_path
 """
 
 import functools
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
     FileFormatError,
-    apply_text_file,
+    dotenv_lines,
     edit_dotenv,
     edit_gitlab_environment,
+    gitlab_environment_text,
     mask_text,
-    read_text_file,
+)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._safe_file import (
+    FILE_ARGUMENT_SPEC,
+    ManagedFile,
 )
 
 
@@ -147,9 +188,9 @@ def main():
             state=dict(type="str", default="present", choices=["present", "absent"]),
             remove_empty=dict(type="bool", default=True),
             backup=dict(type="bool", default=False),
+            **FILE_ARGUMENT_SPEC
         ),
         required_if=[("format", "gitlab_toml", ["runner_name"])],
-        add_file_common_args=True,
         supports_check_mode=True,
     )
     params = module.params
@@ -159,13 +200,14 @@ def main():
     env.update(secrets)
     result = dict(changed=False, path=path, names=sorted(env))
 
-    exists, text = read_text_file(module, path, result)
+    # Walks the path without following untrusted links and reads the file: refusals come here, check mode too.
+    target = ManagedFile(module, path, result, action="write" if state == "present" else "edit")
+    exists, text = target.exists, target.text
     if params["format"] == "gitlab_toml" and not exists:
-        module.fail_json(msg="GitLab Runner configuration %s does not exist. Fix: register the runner first, or "
-                             "set claude_code_gitlab_config to its config.toml" % path, **result)
-    if not exists and state == "present" and not os.path.isdir(os.path.dirname(path) or ".") \
-            and not module.check_mode:
-        module.fail_json(msg="the directory of %s does not exist. Fix: create it first" % path, **result)
+        target.fail("GitLab Runner configuration %s does not exist. Fix: register the runner first, or "
+                    "set claude_code_gitlab_config to its config.toml" % path, "missing_file")
+    if not exists and state == "present" and target.missing_dirs and not module.check_mode:
+        target.fail("the directory of %s does not exist. Fix: create it first" % path, "missing_directory")
     try:
         purge = dict((name, "") for name in params["purge"] if name not in env)
         edit = edit_dotenv
@@ -175,16 +217,25 @@ def main():
         if purge:
             new = edit(new, env=purge, state="absent")
     except FileFormatError as exc:
-        module.fail_json(msg="%s: %s" % (path, _mask(to_native(exc), secrets)), **result)
+        target.fail("%s: %s" % (path, _mask(to_native(exc), secrets)), "invalid_content")
 
     delete = state == "absent" and exists and not new.strip() and params["format"] == "dotenv" \
         and params["remove_empty"]
     create = state == "present" and not exists
     changed = delete or create or new != text
     if module._diff:
-        result["diff"] = dict(before_header=path, after_header=path, before=_mask(text, secrets),
-                              after="" if delete else _mask(new, secrets))
-    apply_text_file(module, path, new, changed, exists, create, delete, result)
+        # Only what this task manages: its variables' lines, or the environment of the named GitLab runner.
+        if params["format"] == "gitlab_toml":
+            def shown(content):
+                return gitlab_environment_text(content, params["runner_name"])
+        else:
+            managed = set(env) | set(purge)
+
+            def shown(content):
+                return dotenv_lines(content, managed)
+        result["diff"] = dict(before_header=path, after_header=path, before=_mask(shown(text), secrets),
+                              after="" if delete else _mask(shown(new), secrets))
+    target.apply(new, changed, create, delete)
     module.exit_json(**result)
 
 

@@ -20,8 +20,19 @@ description:
     that), and deletes the file when nothing is left (O(remove_empty)).
   - The file is written atomically (temporary file in the same directory, then rename), only when its parsed
     content changes. A file that is not valid JSON is never touched; the module fails and says why.
-  - Check mode and diff mode are supported; values of O(secret_settings), and values whose key looks like a
-    secret (C(*_TOKEN), C(*_KEY), C(*_SECRET), C(*_PASSWORD)), are masked in the diff.
+  - Safe in directories other users control (a user's home). The path is walked from C(/) one directory at a
+    time without following symbolic links. A symbolic link (a directory on the way, or the file itself) is
+    followed only when root owns it and the directory holding it, and that directory is not group- or
+    world-writable (an admin's C(/home/alice -> /data/alice)); any other link (C(~/.claude -> /etc/...),
+    C(~/.claude/settings.json -> /root/...)) is refused with C(error_kind=unsafe_path), in check mode too,
+    and nothing is read, written or shown. In such a directory a file with more than one hard link is refused
+    as well. A new content goes to a fresh temporary file whose owner and mode are set on it before it is
+    renamed over the file; nothing is chowned or chmodded by path.
+  - Check mode and diff mode are supported. The diff holds only the keys this task owns or purges, not the
+    rest of the file; values of O(secret_settings), known secret values, and values whose key looks like a
+    secret (its name holds token, key, secret, password, auth, credential, cert, private, session, cookie or
+    bearer, or the word PAT, e.g. C(GH_PAT), C(AccountKey), C(Authorization)) are masked. Flag values
+    (C(0), C(1), C(true), C(false)) are shown.
 author:
   - llmops.claude_gateway maintainers (@llmops)
 options:
@@ -61,21 +72,39 @@ options:
       - When set and the file's directory does not exist, create it (one level) with this mode and the
         O(owner) and O(group) of the file, e.g. a user's C(~/.claude). Without it a missing directory is an error.
     type: raw
+  mode:
+    description:
+      - Mode of the file, as an octal string (V("0600")) or a number (V(0o600) in YAML is V(384)). Symbolic modes
+        are not supported.
+      - A new file gets C(0600) when not given; an existing file keeps its mode.
+    type: raw
+  owner:
+    description:
+      - User (name or uid) that should own the file (and a directory O(parent_mode) creates).
+      - When not given, a new file belongs to the user running the module and an existing one keeps its owner.
+      - Changing the owner rewrites the file (a new file owned by O(owner) replaces it), so that only a file
+        this module has just created is ever chowned.
+    type: str
+  group:
+    description: Group (name or gid) of the file (and of a directory O(parent_mode) creates); like O(owner).
+    type: str
   backup:
     description: Keep a timestamped copy of the file before changing it.
     type: bool
     default: false
 notes:
   - A new file gets mode C(0600) unless O(mode) is given; an existing file keeps its mode unless O(mode) is given.
-extends_documentation_fragment:
-  - ansible.builtin.files
+  - Only O(mode), O(owner) and O(group) are supported as file attributes. SELinux contexts and file attributes
+    (C(chattr)) cannot be set safely through a file descriptor here, so the common C(seuser), C(serole),
+    C(setype), C(selevel), C(attributes) and C(unsafe_writes) options are not offered; a new file gets the
+    default SELinux context of its directory.
 attributes:
   check_mode:
     support: full
     description: Predicts the change (and the diff) without writing.
   diff_mode:
     support: full
-    description: Shows the file before and after, with secret values masked.
+    description: Shows the keys this task owns or purges before and after, with secret values masked.
 """
 
 EXAMPLES = r"""
@@ -122,23 +151,33 @@ backup_file:
   description: The backup copy, when O(backup=true) and the file changed.
   returned: changed and backup
   type: str
+error_kind:
+  description:
+    - Why the module failed, when it did; V(unsafe_path) for a symbolic or hard link it refuses to follow.
+    - Others are V(invalid_json), V(not_regular_file), V(not_utf8), V(missing_directory), V(invalid_argument) and
+      V(io_error).
+  returned: failure
+  type: str
+  sample: unsafe_path
 """
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
     FileFormatError,
-    apply_text_file,
     dump_settings,
     leaf_paths,
     mask_settings,
     merge_settings,
     parse_settings,
-    read_text_file,
+    pick_settings,
     remove_settings,
+)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._safe_file import (
+    FILE_ARGUMENT_SPEC,
+    ManagedFile,
+    parse_mode,
 )
 
 
@@ -168,8 +207,8 @@ def main():
             remove_empty=dict(type="bool", default=True),
             parent_mode=dict(type="raw"),
             backup=dict(type="bool", default=False),
+            **FILE_ARGUMENT_SPEC
         ),
-        add_file_common_args=True,
         supports_check_mode=True,
     )
     path = module.params["path"]
@@ -180,16 +219,23 @@ def main():
     keys = [".".join(p) for p in leaf_paths(owned)]
     result = dict(changed=False, path=path, keys=keys, changed_keys=[])
 
-    parent = os.path.dirname(path) or "."
-    make_parent = state == "present" and not os.path.isdir(parent) and module.params["parent_mode"] is not None
+    try:
+        parse_mode(module.params["parent_mode"])
+    except ValueError as exc:
+        module.fail_json(msg="parent_mode: %s" % exc, error_kind="invalid_argument", **result)
+    # Walks the path without following untrusted links and reads the file: refusals come here, check mode too.
+    target = ManagedFile(module, path, result, action="write" if state == "present" else "edit")
+    exists, text = target.exists, target.text
+    missing = target.missing_dirs
+    make_parent = state == "present" and missing == 1 and module.params["parent_mode"] is not None
     # In check mode an earlier task may only have predicted the directory; predict the file too.
-    if state == "present" and not os.path.isdir(parent) and not make_parent and not module.check_mode:
-        module.fail_json(msg="the directory of %s does not exist. Fix: create it first" % path, **result)
-    exists, text = read_text_file(module, path, result)
+    if state == "present" and missing and not make_parent and not module.check_mode:
+        target.fail("the directory of %s does not exist. Fix: create it first%s"
+                    % (path, " (parent_mode creates one level only)" if missing > 1 else ""), "missing_directory")
     try:
         before = parse_settings(text, path)
     except FileFormatError as exc:
-        module.fail_json(msg=to_native(exc), error_kind="invalid_json", **result)
+        target.fail(to_native(exc), "invalid_json")
 
     owned_paths = leaf_paths(owned)
     purge = {}
@@ -207,18 +253,17 @@ def main():
     content_changed = delete or create or after != before
 
     if module._diff:
+        # Only the keys this task owns or purges: the rest of a user's file is not the task's to show.
+        shown = owned_paths + leaf_paths(purge)
+
         def mask(data):
-            return dump_settings(mask_settings(data, secret_paths, secret_values))
+            return dump_settings(mask_settings(pick_settings(data, shown), secret_paths, secret_values))
         result["diff"] = dict(before_header=path, after_header=path,
                               before=mask(before) if exists else "",
                               after="" if delete or (state == "absent" and not exists) else mask(after))
 
-    if content_changed and make_parent and not module.check_mode:
-        os.mkdir(parent, 0o700)
-        dir_args = module.load_file_common_arguments(module.params, path=parent)
-        dir_args["mode"] = module.params["parent_mode"]
-        module.set_fs_attributes_if_different(dir_args, True)
-    apply_text_file(module, path, dump_settings(after), content_changed, exists, create, delete, result)
+    target.apply(dump_settings(after), content_changed, create, delete,
+                 parent_mode=module.params["parent_mode"] if make_parent else None)
     module.exit_json(**result)
 
 

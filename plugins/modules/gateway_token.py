@@ -190,7 +190,10 @@ def main():
         module.fail_json(msg="gateway_token writes the current version: 'version' and 'version_stage' are for "
                              "reading. Fix: remove them, or use llmops.claude_gateway.gateway_token_info")
     try:
-        result, value = ensure_token(get_backend(module.params), module.params, module.check_mode)
+        backend = get_backend(module.params)
+        for warning in backend.warnings:
+            module.warn(warning)
+        result, value = ensure_token(backend, module.params, module.check_mode)
     except SecretError as exc:
         fail_from_error(module, exc)
     diff = result.pop("diff")

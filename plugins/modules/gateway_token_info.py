@@ -145,6 +145,8 @@ def main():
     )
     try:
         backend = get_backend(module.params)
+        for warning in backend.warnings:
+            module.warn(warning)
         secret = backend.read(ref_from_options(module.params))
         result = dict(changed=False, backend=backend.name, value=secret.value, **secret.info())
         if module.params["list_versions"]:

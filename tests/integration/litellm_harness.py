@@ -77,7 +77,7 @@ def find_litellm():
                   os.path.join(ROOT, ".cache", "litellm-venv", "bin", "litellm")]
     for path in candidates:
         if path and os.access(path, os.X_OK):
-            return path
+            return os.path.abspath(path)  # LiteLLM runs in its config directory
     return None
 
 

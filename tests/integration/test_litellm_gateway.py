@@ -35,6 +35,13 @@ WRONG_SECRET_MODEL = """\
       aws_secret_access_key: os.environ/WRONG_AWS_SECRET_ACCESS_KEY
       aws_bedrock_runtime_endpoint: {bedrock_url}
       max_retries: 0
+  - model_name: claude-opus-4-1
+    litellm_params:
+      model: bedrock/anthropic.claude-opus-4-1-20250805-v1:0
+      aws_region_name: us-east-1
+      aws_access_key_id: os.environ/AWS_ACCESS_KEY_ID
+      aws_secret_access_key: os.environ/AWS_SECRET_ACCESS_KEY
+      aws_bedrock_runtime_endpoint: {bedrock_url}
 """
 
 
@@ -42,7 +49,7 @@ def token(client):
     return "cgw-%s-%s" % (client, secrets.token_urlsafe(24))
 
 
-T = {name: token(name) for name in ("alice", "alice_next", "bob", "carol", "dave")}
+T = {name: token(name) for name in ("alice", "alice_next", "bob", "carol", "dave", "hana")}
 MASTER = "sk-" + secrets.token_urlsafe(24)
 AWS_KEY, AWS_SECRET = "AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30)
 WRONG_SECRET = secrets.token_urlsafe(30)
@@ -62,6 +69,7 @@ BASE_REGISTRY = [
     reg("bob", "bob", ["bedrock-sonnet"]),
     reg("carol", "carol", [], "2020-01-01T00:00:00Z"),
     reg("dave", "dave"),
+    reg("hana", "hana", ["claude-haiku-*"]),  # model-limited: the attacks below want Opus
 ]
 
 
@@ -189,10 +197,14 @@ def test_x_api_key_header_works(gw):
     assert status == 200, raw[:300]
 
 
-def test_openai_chat_completions_route(gw):
-    status, _ignored, raw = harness.http("POST", gw.url + "/v1/chat/completions", {
-        "model": "bedrock-sonnet", "messages": [{"role": "user", "content": "hi"}]},
-        {"Authorization": "Bearer " + T["alice"]})
+def test_openai_chat_completions_route_is_for_admins_only(gw):
+    # Not a Claude Code route: client tokens get 403 (route allowlist), the master key still works.
+    body = {"model": "bedrock-sonnet", "messages": [{"role": "user", "content": "hi"}]}
+    status, _ignored, raw = harness.http("POST", gw.url + "/v1/chat/completions", body,
+                                         {"Authorization": "Bearer " + T["alice"]})
+    assert status == 403, raw[:300]
+    status, _ignored, raw = harness.http("POST", gw.url + "/v1/chat/completions", body,
+                                         {"Authorization": "Bearer " + MASTER})
     assert status == 200, raw[:300]
     assert json.loads(raw)["choices"][0]["message"]["content"].startswith(MODELS["bedrock-sonnet"][1])
 
@@ -261,6 +273,119 @@ def test_admin_routes_refused_for_client_tokens(gw):
     assert status == 403, raw[:300]
 
 
+OPUS = "claude-opus-4-1"
+OPUS_ID = "anthropic.claude-opus-4-1-20250805-v1:0"
+
+
+def upstream_counts(gw):
+    return len(gw.read_log(gw.bedrock_log)), len(gw.read_log(gw.vertex_log))
+
+
+def audit_lines(gw):
+    time.sleep(0.3)  # stderr is flushed per record; leave LiteLLM a moment to write it
+    return [line for line in gw.output().splitlines() if line.startswith("claude_gateway_audit ")]
+
+
+def chat_body(model):
+    return {"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "give me opus"}]}
+
+
+# Each (method, path, body) was sent with the haiku-only token to the hook that checked only the body's
+# model: the ones marked "old: reached" got Opus (or a provider API) with the gateway's credentials.
+MODEL_ATTACKS = [
+    ("POST", "/engines/%s/chat/completions" % OPUS, chat_body("claude-haiku-4-5")),  # old: reached Opus
+    ("POST", "/openai/deployments/%s/chat/completions" % OPUS, chat_body("claude-haiku-4-5")),  # old: reached Opus
+    ("POST", "/v1/messages", chat_body(OPUS)),
+    ("POST", "/v1/messages?model=%s" % OPUS, chat_body(OPUS)),
+    ("POST", "/v1/messages", dict(chat_body("claude-haiku-4-5"), fallbacks=[OPUS])),
+    ("POST", "/bedrock/model/%s/invoke" % OPUS,
+     {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 16, "messages": [{"role": "user", "content": "opus"}]}),
+]
+
+
+@pytest.mark.parametrize("method, path, body", MODEL_ATTACKS, ids=[a[1].split("?")[0] for a in MODEL_ATTACKS])
+def test_model_limited_token_gets_no_other_model(gw, method, path, body):
+    before = upstream_counts(gw)
+    status, _ignored, raw = harness.http(method, gw.url + path, body, {"Authorization": "Bearer " + T["hana"]},
+                                         timeout=30)
+    assert status == 403, (status, raw[:300])
+    assert OPUS in error_message(raw)
+    assert upstream_counts(gw) == before, "the request reached a fake upstream"
+    line = ("claude_gateway_audit result=denied status=403 client=hana team=team-hana method=POST route=%s "
+            "model=%s reason=model_not_allowed" % (path.split("?")[0], OPUS))
+    assert line in audit_lines(gw)
+
+
+def test_model_limited_token_gets_its_model(gw):
+    seen = len(gw.read_log(gw.bedrock_log))
+    status, raw, _ignored = messages(gw, T["hana"], "claude-haiku-4-5")
+    assert status == 200, raw[:300]
+    new = gw.read_log(gw.bedrock_log)[seen:]
+    assert len(new) == 1 and new[0]["model"] == harness.BEDROCK_CATCHALL_MODEL and new[0]["status"] == 200
+    assert ("claude_gateway_audit result=allowed status=200 client=hana team=team-hana method=POST "
+            "route=/v1/messages model=claude-haiku-4-5 reason=ok") in audit_lines(gw)
+
+
+ROUTE_ATTACKS = [  # client token with every Claude model allowed; all passed the old hook's route check
+    ("GET", "/v1/files", None),
+    ("POST", "/v1/files", {"purpose": "batch"}),
+    ("GET", "/v1/files/file-abc123/content", None),
+    ("GET", "/v1/batches", None),
+    ("POST", "/v1/batches", {"input_file_id": "file-abc123", "endpoint": "/v1/messages",
+                             "completion_window": "24h"}),
+    ("GET", "/fine_tuning/jobs", None),
+    ("POST", "/v1/messages/batches", {"requests": [{"custom_id": "1", "params": chat_body("claude-haiku-4-5")}]}),
+    ("POST", "/v1/chat/completions", chat_body("claude-haiku-4-5")),
+    ("POST", "/anthropic/v1/messages", chat_body("claude-haiku-4-5")),
+    ("POST", "/bedrock/knowledgebases/kb-1/retrieve", {"retrievalQuery": {"text": "secrets"}}),
+    ("POST", "/bedrock/agents/ag-1/agentAliases/al-1/sessions/s-1/text", {"inputText": "hi"}),
+    ("POST", "/vertex_ai/v1/projects/%s/locations/%s/publishers/google/models/gemini-2.0-flash:generateContent"
+     % (harness.VERTEX_PROJECT, harness.VERTEX_LOCATION), {"contents": []}),
+    ("POST", "/key/generate", {}),
+    ("POST", "/v1/../key/generate", {}),
+    ("POST", "/bedrock/model/claude-haiku-4-5%2F..%2F..%2Fknowledgebases%2Fkb-1%2Fretrieve/invoke", {}),
+]
+
+
+# LiteLLM 1.108.7 has no handler for these: FastAPI answers 404 before any auth (the hook still refuses them).
+NO_LITELLM_ROUTE = ("/v1/messages/batches", "/v1/../key/generate")
+
+
+@pytest.mark.parametrize("method, path, body", ROUTE_ATTACKS, ids=[a[0] + a[1] for a in ROUTE_ATTACKS])
+def test_client_token_reaches_only_allowlisted_routes(gw, method, path, body):
+    before = upstream_counts(gw)
+    status, _ignored, raw = harness.http(method, gw.url + path, body, {"Authorization": "Bearer " + T["hana"]},
+                                         timeout=30)
+    assert upstream_counts(gw) == before
+    if path in NO_LITELLM_ROUTE:
+        assert status == 404, (status, raw[:300])
+        return
+    assert status == 403, (status, raw[:300])
+    assert any(" client=hana " in line and " method=%s " % method in line and
+               line.endswith((" reason=route_not_allowed", " reason=model_not_allowed"))
+               for line in audit_lines(gw))
+
+
+def test_route_is_taken_from_the_request_line_not_the_host_header(gw):
+    # Starlette rebuilds request.url from the Host header; FastAPI dispatches on the request line.
+    host = "127.0.0.1:%d/v1/messages?" % gw.port
+    status, _ignored, raw = harness.http("POST", gw.url + "/key/generate", {}, {
+        "Authorization": "Bearer " + T["hana"], "Host": host}, timeout=30)
+    assert status == 403, (status, raw[:300])
+
+
+def test_vertex_pass_through_path_with_model(gw):
+    # Claude Code's Vertex mode: <gw>/vertex_ai/v1/projects/{p}/locations/{l}/publishers/anthropic/models/{m}:...
+    path = "/vertex_ai/v1/projects/%s/locations/%s/publishers/anthropic/models/%s:rawPredict" % (
+        harness.VERTEX_PROJECT, harness.VERTEX_LOCATION, OPUS)
+    before = upstream_counts(gw)
+    status, _ignored, raw = harness.http("POST", gw.url + path, {"anthropic_version": "vertex-2023-10-16",
+                                                                 "max_tokens": 8, "messages": []},
+                                         {"Authorization": "Bearer " + T["hana"]}, timeout=30)
+    assert status == 403 and OPUS in error_message(raw)
+    assert upstream_counts(gw) == before
+
+
 def test_master_key_works(gw):
     status, raw, _ignored = messages(gw, MASTER, "vertex-sonnet")
     assert status == 200, raw[:300]
@@ -315,12 +440,35 @@ def test_master_key_rotation_in_the_registry_without_restart(gw):
     assert models(MASTER) == 200
 
 
-def test_invalid_registry_keeps_last_good(gw):
-    with open(gw.registry, "w") as handle:
-        handle.write('{"version": 1, "tokens": [')
-    assert messages(gw, T["alice_next"], "bedrock-sonnet")[0] == 200
-    assert messages(gw, T["alice"], "bedrock-sonnet")[0] == 401
-    assert "unusable" in gw.output() and "keeping the last good registry" in gw.output()
+def test_broken_registry_fails_closed_then_recovers_without_restart(gw):
+    pid = gw.litellm.pid
+    good = [reg("alice_next", "alice", ["claude-*", "bedrock-*", "vertex-*"]), reg("bob", "bob", ["bedrock-sonnet"])]
+    harness.write_registry(gw.registry, good)
+    assert messages(gw, T["bob"], "bedrock-sonnet")[0] == 200
+
+    def models(key):
+        return harness.http("GET", gw.url + "/v1/models", None, {"Authorization": "Bearer " + key})
+
+    for breakage in ("truncated", "empty", "deleted"):
+        if breakage == "deleted":
+            os.unlink(gw.registry)
+        else:
+            with open(gw.registry, "w") as handle:
+                handle.write('{"version": 1, "tokens": [' if breakage == "truncated" else "")
+        before = upstream_counts(gw)
+        # Old hook: the last good registry stayed in force, so bob (and any revoked token) still got 200.
+        status, raw, _ignored = messages(gw, T["bob"], "bedrock-sonnet")
+        assert status == 503, (breakage, status, raw[:300])
+        assert "gateway token registry unusable" in error_message(raw) and gw.registry in error_message(raw)
+        assert upstream_counts(gw) == before
+        assert models(MASTER)[0] == 200, breakage  # the operator still gets in
+        assert ("unusable" in gw.output())
+    harness.write_registry(gw.registry, good)
+    assert messages(gw, T["bob"], "bedrock-sonnet")[0] == 200
+    assert gw.litellm.pid == pid and gw.litellm.poll() is None
+    lines = audit_lines(gw)
+    assert any(line.startswith("claude_gateway_audit result=denied status=503 client=bob team=team-bob method=POST "
+                               "route=/v1/messages model=bedrock-sonnet reason=registry_unusable") for line in lines)
 
 
 def test_no_secret_in_litellm_output(gw):
@@ -334,3 +482,9 @@ def test_no_secret_in_litellm_output(gw):
     for name, value in list(T.items()) + [("master", MASTER), ("aws secret", AWS_SECRET),
                                           ("wrong aws secret", WRONG_SECRET)]:
         assert value not in output, "%s leaked into LiteLLM output" % name
+    audit = [line for line in output.splitlines() if line.startswith("claude_gateway_audit ")]
+    assert len(audit) > 20
+    for name, value in list(T.items()) + [("master", MASTER)]:
+        digest = hashlib.sha256(value.encode()).hexdigest()
+        assert not any(digest[i:i + 12] in line for line in output.splitlines() for i in range(0, 53)), \
+            "part of the hash of %s in LiteLLM output" % name

@@ -132,8 +132,8 @@ def test_url_and_env_fallbacks(monkeypatch):
     monkeypatch.setenv("VAULT_NAMESPACE", "team-a")
     be = make(vault_url=None, vault_token=None)
     assert (be.url, be.namespace, be.auth.value("vault_token")) == ("https://vault.example.com:8200", "team-a", "s.from-env")
-    be = make(vault_url="http://other:8200", vault_token="s.option", vault_namespace="ns2")
-    assert (be.url, be.namespace, be.auth.value("vault_token")) == ("http://other:8200", "ns2", "s.option")
+    be = make(vault_url="https://other:8200", vault_token="s.option", vault_namespace="ns2")
+    assert (be.url, be.namespace, be.auth.value("vault_token")) == ("https://other:8200", "ns2", "s.option")
 
 
 def test_bad_kv_version_and_method():
@@ -234,6 +234,46 @@ def test_unreachable_without_server():
 
 
 def test_url_credentials_never_shown():
-    be = make(vault_url="http://user:pa55word@127.0.0.1:9")
+    be = make(vault_url="https://user:pa55word@127.0.0.1:9")
     mapped = be._map(requests.exceptions.ConnectionError("refused"), "x")
-    assert "pa55word" not in str(mapped) and "http://127.0.0.1:9" in str(mapped)
+    assert "pa55word" not in str(mapped) and "https://127.0.0.1:9" in str(mapped)
+    # Over plain http, user info is refused outright (Python and other readers disagree on user@host).
+    with pytest.raises(BadConfiguration) as exc:
+        make(vault_url="http://user:pa55word@127.0.0.1:9")
+    assert "pa55word" not in str(exc.value) and "user information" in str(exc.value)
+
+
+# -- plain http only to loopback (security finding 8) --------------------------------------------
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8200", "http://127.5.6.7:8200", "http://localhost:8200",
+                                 "http://LocalHost:8200/", "http://[::1]:8200", "https://vault.example.com:8200",
+                                 "https://10.0.0.5:8200"])
+def test_http_to_loopback_or_https_accepted(url):
+    be = make(vault_url=url)
+    assert be.warnings == []
+
+
+@pytest.mark.parametrize("url", ["http://vault.example.com:8200", "http://10.0.0.5:8200", "http://vault:8200",
+                                 "http://a.localhost:8200", "http://localhost.:8200", "http://[::ffff:127.0.0.1]:8200"])
+def test_http_to_other_hosts_refused_unless_allowed(url, monkeypatch):
+    calls = []
+    monkeypatch.setattr(vault.hvac, "Client", lambda *a, **k: calls.append(a) or pytest.fail("client created"))
+    with pytest.raises(BadConfiguration) as exc:
+        make(vault_url=url, vault_token="s.secret-token-value")
+    text = str(exc.value)
+    assert exc.value.kind == "bad_configuration" and url.split("//")[1].split(":")[0].lower() in text
+    assert "in clear" in text and "https://" in exc.value.fix and "vault_allow_insecure_http" in exc.value.fix
+    assert "s.secret-token-value" not in text and calls == []
+    # The env fallback is checked the same way.
+    monkeypatch.setenv("VAULT_ADDR", url)
+    with pytest.raises(BadConfiguration):
+        make(vault_url=None)
+    # Explicitly allowed: a warning, no error.
+    be = make(vault_url=url, vault_allow_insecure_http=True)
+    assert len(be.warnings) == 1 and "plain http" in be.warnings[0] and "vault_allow_insecure_http" in be.warnings[0]
+
+
+@pytest.mark.parametrize("url", ["http://127.1:8200", "http://2130706433:8200", "http://evil.example\\.localhost:8200",
+                                 "http://localhost@evil.example:8200", "http://l\u043ecalhost:8200"])
+def test_http_urls_read_differently_refused_even_when_allowed(url):
+    with pytest.raises(BadConfiguration, match="vault_url is refused"):
+        make(vault_url=url, vault_allow_insecure_http=True)

@@ -54,9 +54,10 @@ def test_flag_other_values_refused(value):
     assert "1, true or True" in str(err.value) and "Fix:" in str(err.value)
 
 
-@pytest.mark.parametrize("host,loop", [("localhost", True), ("127.0.0.1", True), ("127.3.4.5", True), ("::1", True),
-                                       ("[::1]", True), ("api.localhost", True), ("10.0.0.1", False),
-                                       ("localhost.example.com", False), ("gateway", False)])
+@pytest.mark.parametrize("host,loop", [("localhost", True), ("LocalHost", True), ("127.0.0.1", True), ("127.3.4.5", True),
+                                       ("::1", True), ("[::1]", True), ("api.localhost", False), ("localhost.", False),
+                                       ("10.0.0.1", False), ("127.1", False), ("[::ffff:127.0.0.1]", False),
+                                       ("localhost.example.com", False), ("gateway", False), ("", False)])
 def test_loopback(host, loop):
     assert is_loopback(host) is loop
 
@@ -148,13 +149,14 @@ def test_explicit_flag_with_direct_access_refused():
     assert err.rule == "skip-flag-direct-access"
 
 
-def test_direct_access_detected_from_env():
-    err = rule_of(ws(env={"AWS_PROFILE": "bedrock"}, skip_bedrock_auth="True"))
-    assert err.rule == "skip-flag-direct-access"
+def test_direct_access_from_direct_providers_not_env():
+    # Direct access is said with claude_code_direct_providers; credentials in claude_code_env are refused.
+    err = rule_of(ws(env={"AWS_PROFILE": "bedrock"}))
+    assert err.rule == "env-reserved" and "claude_code_direct_providers" in err.fix
     # Unset: the flag is simply not set for the directly reached provider.
-    result = evaluate(ws(env={"AWS_PROFILE": "bedrock"}))
+    result = evaluate(ws(direct_providers=["bedrock"]))
     assert "CLAUDE_CODE_SKIP_BEDROCK_AUTH" not in result["env"]
-    assert result["env"]["AWS_PROFILE"] == "bedrock"
+    assert result["env"]["CLAUDE_CODE_SKIP_VERTEX_AUTH"] == "1"
 
 
 def test_flag_false_means_unset():
@@ -276,3 +278,203 @@ def test_token_refs_and_resolution():
     assert "token-provider-key" in bad["error"] and "AKIA" not in bad["error"].split("looks like", maxsplit=1)[0]
     missing = claude_code_resolve_tokens([], users[:1], None, None, store)
     assert "was not read" in missing["error"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Gateway URL as Node's WHATWG URL reads it (security finding 5)
+# --------------------------------------------------------------------------------------------------
+
+# (url, rule or None when accepted, whether a plain-http warning is expected with allow_insecure_http)
+URL_CASES = [
+    ("http://evil.example\\.localhost:4000", "gateway-url"),  # WHATWG: host evil.example, path /.localhost
+    ("http://a.localhost:4000", "gateway-https"),  # only localhost itself is loopback
+    ("http://localhost:4000", None),
+    ("HTTP://LocalHost:4000", None),
+    ("http://127.0.0.1:4000", None),
+    ("http://127.5.6.7", None),
+    ("http://[::1]:4000", None),
+    ("http://[0:0:0:0:0:0:0:1]:4000", None),
+    ("http://user@localhost", "gateway-url"),
+    ("http://localhost@evil.example", "gateway-url"),
+    ("http://127.1", "gateway-url"),  # WHATWG: 127.0.0.1, Python: a name; refused rather than guessed
+    ("http://0x7f.0.0.1", "gateway-url"),
+    ("http://0177.0.0.1", "gateway-url"),
+    ("http://2130706433", "gateway-url"),
+    ("http://127.0.0.1.", "gateway-url"),
+    ("http://256.0.0.1", "gateway-url"),
+    ("http://evil.123", "gateway-url"),
+    ("http:// localhost", "gateway-url"),
+    ("http://localhost:4000\t", "gateway-url"),
+    ("http://localhost:4000\n", "gateway-url"),
+    ("http://localhost:40\x0000", "gateway-url"),
+    ("http://l\u043ecalhost", "gateway-url"),  # Cyrillic o
+    ("https://b\u00fccher.example", "gateway-url"),  # IDN: give the xn-- form
+    ("http://%6cocalhost", "gateway-url"),
+    ("http://localhost:0", "gateway-url"),
+    ("http://localhost:65536", "gateway-url"),
+    ("http://localhost:", "gateway-url"),
+    ("http://:4000", "gateway-url"),
+    ("http://[::1", "gateway-url"),
+    ("http://[fe80::1%25eth0]", "gateway-url"),
+    ("http:/localhost", "gateway-url"),
+    ("http:localhost", "gateway-url"),
+    ("https://gateway.example.com/claude", None),
+    ("https://gateway.example.com:8443", None),
+    ("https://xn--bcher-kva.example", None),
+    ("http://[::ffff:127.0.0.1]", "gateway-https"),  # IPv4-mapped: not loopback by the strict rule
+    ("http://localhost.", "gateway-https"),  # trailing dot: a DNS name, not loopback by the strict rule
+    ("http://10.0.0.5:4000", "gateway-https"),
+    ("http://litellm-gateway:4000", "gateway-https"),
+]
+
+
+@pytest.mark.parametrize("url,rule", URL_CASES)
+def test_gateway_url_table(url, rule):
+    if rule is None:
+        assert check_gateway_url(url) == (url.rstrip("/"), [])
+        return
+    with pytest.raises(PolicyError) as err:
+        check_gateway_url(url)
+    assert err.value.rule == rule, str(err.value)
+    assert "claude_code_gateway_url" in str(err.value) and err.value.fix
+    if rule == "gateway-https":
+        assert "claude_code_allow_insecure_http" in err.value.fix
+        out, warnings = check_gateway_url(url, allow_insecure_http=True)
+        assert out == url and "plain http" in warnings[0]
+    else:
+        # Malformed URLs stay refused with allow_insecure_http, and user info is never echoed.
+        with pytest.raises(PolicyError):
+            check_gateway_url(url, allow_insecure_http=True)
+        if "@" in url:
+            assert url.split("//", 1)[1] not in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# claude_code_env: reserved names and secret-looking values (security finding 4)
+# --------------------------------------------------------------------------------------------------
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+# (name, value, rule, a word the fix must contain)
+ENV_REFUSED = [
+    ("ANTHROPIC_BASE_URL", "https://evil.example", "env-reserved", "claude_code_gateway_url"),
+    ("ANTHROPIC_BEDROCK_BASE_URL", "https://evil.example/b", "env-reserved", "claude_code_gateway_url"),
+    ("ANTHROPIC_FOO_BASE_URL", "https://evil.example/f", "env-reserved", "claude_code_gateway_url"),
+    ("ANTHROPIC_API_KEY", "gw-value-0123456789", "env-reserved", "claude_code_token"),
+    ("ANTHROPIC_AUTH_TOKEN", "gw-value-0123456789", "env-reserved", "claude_code_token"),
+    ("CLAUDE_CODE_OAUTH_TOKEN", "oauth-value-0123456789", "env-reserved", "claude_code_token"),
+    ("CLAUDE_CODE_USE_BEDROCK", "1", "env-reserved", "claude_code_client_mode"),
+    ("CLAUDE_CODE_USE_FOUNDRY", "1", "env-reserved", "claude_code_client_mode"),
+    ("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1", "env-reserved", "claude_code_skip_bedrock_auth"),
+    ("CLAUDE_CODE_SKIP_FOUNDRY_AUTH", "1", "env-reserved", "claude_code_skip_bedrock_auth"),
+    ("CLAUDE_CODE_API_KEY_HELPER_TTL_MS", "1000", "env-reserved", "claude_code_helper_ttl_ms"),
+    ("HTTP_PROXY", "http://proxy.example:3128", "env-reserved", "proxy"),
+    ("HTTPS_PROXY", "http://proxy.example:3128", "env-reserved", "proxy"),
+    ("https_proxy", "http://proxy.example:3128", "env-reserved", "proxy"),
+    ("ALL_PROXY", "socks5://proxy.example:1080", "env-reserved", "proxy"),
+    ("no_proxy", "gateway.example.com", "env-reserved", "proxy"),
+    ("NODE_TLS_REJECT_UNAUTHORIZED", "0", "env-reserved", "TLS"),
+    ("NODE_OPTIONS", "--require /tmp/hook-module.js", "env-reserved", "Node.js"),
+    ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE", "env-reserved", "claude_code_direct_providers"),
+    ("AWS_SECRET_ACCESS_KEY", SECRET, "env-reserved", "claude_code_direct_providers"),
+    ("AWS_SESSION_TOKEN", "session-value-0123456789", "env-reserved", "claude_code_direct_providers"),
+    ("AWS_BEARER_TOKEN_BEDROCK", "ABSKQmVkcm9ja0FQSUtleS1hYmNkZWZnaGlqaw==", "env-reserved",
+     "claude_code_direct_providers"),
+    ("AWS_PROFILE", "bedrock-dev", "env-reserved", "claude_code_direct_providers"),
+    ("GOOGLE_APPLICATION_CREDENTIALS", "/secret/sa-file.json", "env-reserved", "claude_code_direct_providers"),
+    ("AZURE_CLIENT_SECRET", "azure-value-0123456789", "env-reserved", "claude_code_direct_providers"),
+    ("ANTHROPIC_FOUNDRY_API_KEY", "foundry-value-0123456789", "env-reserved", "claude_code_direct_providers"),
+    ("GITHUB_TOKEN", "some-value-0123456789", "env-reserved", "world-readable"),
+    ("MY_SERVICE_PASSWORD", "hunter2-value", "env-reserved", "world-readable"),
+    ("my_api_key", "lower-value-0123456789", "env-reserved", "world-readable"),
+    # Secret-looking values whatever the name
+    ("CUSTOM_A", "sk-ant-api03-abcdefghijklmnop", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_B", "AKIAIOSFODNN7EXAMPLE", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_C", "sk-" + "Ab3dEf6hIj9kLm2nOp5q", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_D", "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_E", "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnop", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_F", "glpat-" + "xYz12AbC34dEf56GhI78", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_G", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_H", "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_I", SECRET, "env-secret-value", "claude_code_token"),
+    ("CUSTOM_J", "3dd9522d1ffa58b26e2d4f45098f16decc2d06e5081e197054aeb402258776fb", "env-secret-value",
+     "claude_code_token"),
+    ("ANTHROPIC_CUSTOM_HEADERS", "X-Team: a; Authorization: Bearer abcdefgh12345678", "env-secret-value",
+     "claude_code_token"),
+    ("CUSTOM_K", "AIzaSyA-0123456789abcdefghijklmnopqrstu", "env-secret-value", "claude_code_token"),
+    ("CUSTOM_L", "https://hooks.example.com/x/yqVvg2Q9jhPoPBY8iCrImVorIlHTc7km", "env-secret-value",
+     "claude_code_token"),
+    # Other value rules
+    ("NODE_EXTRA_CA_CERTS", "relative/ca.pem", "env-value", "absolute path"),
+    ("CUSTOM_M", "a\nb", "env-value", "one line"),
+    ("CUSTOM_N", ["x"], "env-value", "one line"),
+]
+
+
+@pytest.mark.parametrize("name,value,rule,fix_word", ENV_REFUSED, ids=[c[0] + "-" + c[2] for c in ENV_REFUSED])
+def test_env_refused_table(name, value, rule, fix_word):
+    err = rule_of(ws(env={"DISABLE_TELEMETRY": "1", name: value}))
+    assert err.rule == rule
+    message = str(err)
+    assert "claude_code_env" in message and name in message  # names the variable
+    assert "Fix:" in message and fix_word in err.fix  # and the fix
+    if isinstance(value, str) and len(value) > 2:
+        assert value not in message  # never the value
+        for piece in value.replace("/", " ").replace(".", " ").split():
+            assert len(piece) < 12 or piece not in message
+    # Through the filter the role uses: the same message, no value.
+    out = claude_code_policy(ws(env={name: value}))
+    assert out["error"].startswith("claude_code policy '%s'" % rule) and out["env"] == {}
+
+
+ENV_ACCEPTED = {
+    "DISABLE_TELEMETRY": "1",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": 1,
+    "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "32000",
+    "MAX_THINKING_TOKENS": 8000,
+    "ANTHROPIC_MODEL": "claude-3-5-sonnet-20241022",
+    "ANTHROPIC_SMALL_FAST_MODEL": "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
+                                      "us.anthropic.claude-sonnet-4-20250514-v1:0",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL": "claude-opus-4-1@20250805",
+    "AWS_REGION": "eu-west-1",
+    "CLOUD_ML_REGION": "us-east5",
+    "ANTHROPIC_VERTEX_PROJECT_ID": "my-gcp-project-123456",
+    "NODE_EXTRA_CA_CERTS": "/usr/local/share/ca-certificates/corp-root-ca.crt",
+    "CLAUDE_CONFIG_DIR": "/home/alice/Projects/Claude2025/settings",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com:4318/v1/traces",
+    "WORKSPACE": "/opt/actions-runner/_work/ProjectName/ProjectName/SubDirectory2/File",
+    "TEAM": "eu-west-1_Production_Cluster_2025_Primary",
+    "LABEL": "ProjectAlpha-Team42-Workspace-Production",
+    "CLASS": "XMLHttpRequestHandlerV2ForGatewayClients",
+    "TENANT": "550e8400-e29b-41d4-a716-446655440000",
+    "API_TIMEOUT_MS": 600000,
+    "BASH_DEFAULT_TIMEOUT_MS": "120000",
+}
+
+
+def test_env_accepted_values():
+    env = evaluate(ws(env=ENV_ACCEPTED))["env"]
+    for name, value in ENV_ACCEPTED.items():
+        assert env[name] == str(value)
+
+
+def test_env_secret_value_rule_catches_random_tokens():
+    import base64
+    import random
+    from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import secret_value_kind
+    rng = random.Random(20260101)  # fixed: the rule is a heuristic, it misses about 1 random string in 500
+    values = []
+    for _ignored in range(500):
+        raw = bytes(rng.randrange(256) for _ignored in range(30))
+        values += [raw[:16].hex(), base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    caught = [v for v in values if secret_value_kind(v)]
+    assert len(caught) >= 0.99 * len(values)
+    assert all(secret_value_kind(v) for v in values[0::3])  # hex: always
+    assert secret_value_kind("plain value with words") is None
+
+
+def test_env_absent_needs_no_checks():
+    # state=absent removes what earlier runs wrote, including names now refused.
+    result = evaluate({"client": "workstation", "state": "absent", "env": {"AWS_PROFILE": "x"}})
+    assert "AWS_PROFILE" in result["remove"]

@@ -317,7 +317,8 @@ def test_gitlab_diff_masks_every_token(tmp_path):
     out = run("claude_code_runner_env", tmp_path, path=str(path), format="gitlab_toml", runner_name="builds",
               secret_env={"ANTHROPIC_AUTH_TOKEN": SECRET}, _ansible_check_mode=True)
     diff = out["diff"]["before"] + out["diff"]["after"]
-    assert "glrt-XXXX" not in diff and 'token = ********' in diff
+    # Only the named runner's environment is shown: not its registration token, not the other runner.
+    assert "glrt-" not in diff and "token =" not in diff and "NOT_THIS" not in diff and "concurrent" not in diff
     assert '"ANTHROPIC_AUTH_TOKEN=********"' in diff and '"FOO=bar"' in diff
 
 

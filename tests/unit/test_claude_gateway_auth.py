@@ -9,6 +9,9 @@ import importlib.util
 import json
 import logging
 import os
+import subprocess
+import sys
+from urllib.parse import unquote
 
 import pytest
 
@@ -56,19 +59,24 @@ class Headers(dict):
 
 
 class URL:
-    def __init__(self, path):
+    def __init__(self, path, query=""):
         self.path = path
+        self.query = query
 
 
 class Request:
-    """The parts of a Starlette request the hook uses."""
+    """The parts of a Starlette request the hook uses: the ASGI scope holds the decoded path (what
+    FastAPI routes on), the raw path and the query string."""
 
-    def __init__(self, path="/v1/messages", body=None, headers=None, method="POST", parsed=True):
-        self.url = URL(path)
+    def __init__(self, path="/v1/messages", body=None, headers=None, method="POST", parsed=True, host_path=None):
+        raw, _sep, query = path.partition("?")
+        # url.path is rebuilt from the Host header by Starlette: a crafted Host can make it differ.
+        self.url = URL(host_path if host_path is not None else unquote(raw), query)
         self.method = method
         self.headers = Headers(headers or {})
         self._raw = json.dumps(body).encode() if body is not None else b""
-        self.scope = {}
+        self.scope = {"path": unquote(raw), "raw_path": raw.encode(), "query_string": query.encode(),
+                      "root_path": ""}
         if parsed and isinstance(body, dict):  # LiteLLM caches the parsed body in the scope
             self.scope["parsed_body"] = (tuple(body), body)
 
@@ -76,9 +84,13 @@ class Request:
         return self._raw
 
 
-def call(hook, key, model="claude-sonnet-4", path="/v1/messages", headers=None, **kw):
-    body = {"model": model, "messages": []} if model is not None else None
-    method = "POST" if body is not None else "GET"
+UNSET = object()
+
+
+def call(hook, key, model="claude-sonnet-4", path="/v1/messages", headers=None, body=UNSET, method=None, **kw):
+    if body is UNSET:
+        body = {"model": model, "messages": []} if model is not None else None
+    method = method or ("POST" if body is not None else "GET")
     return asyncio.run(hook.user_api_key_auth(Request(path, body, headers, method, **kw), key))
 
 
@@ -122,7 +134,7 @@ def test_parse_rejects_bad_registry(hook, text, fragment):
 def test_registry_token_accepted_as_bearer_or_x_api_key(hook):
     write(hook.registry_path, [entry(ALICE, "alice", ["claude-*"])])
     result = call(hook, ALICE)
-    assert result.api_key == sha(ALICE) and result.user_id == "alice" and result.team_id == "team-a"
+    assert result.api_key == hook.key_id(sha(ALICE)) and result.user_id == "alice" and result.team_id == "team-a"
     assert ALICE not in json.dumps(result.metadata)
     # LiteLLM passes "" when only x-api-key is sent alongside a non-Bearer Authorization header.
     assert call(hook, "", headers={"x-api-key": ALICE}).user_id == "alice"
@@ -138,18 +150,19 @@ def test_missing_and_unknown_keys_are_401(hook):
 def test_master_key_accepted_for_everything(hook):
     write(hook.registry_path, [entry(ALICE, "alice", ["nothing"])])
     assert call(hook, MASTER, model="any-model").metadata["auth"] == "master_key"
-    assert call(hook, MASTER, model=None, path="/key/generate").api_key == sha(MASTER)
+    assert call(hook, MASTER, model=None, path="/key/generate").api_key == hook.key_id(sha(MASTER))
 
 
 def test_master_key_works_without_registry_file(hook):
-    assert call(hook, MASTER).api_key == sha(MASTER)
-    refused(hook, ALICE, 401)
+    assert call(hook, MASTER).api_key == hook.key_id(sha(MASTER))
+    assert "No such file" in refused(hook, ALICE, 503)  # no registry yet: clients cannot be checked
 
 
 def test_no_master_key_configured_does_not_accept_empty(hook, monkeypatch):
     monkeypatch.setenv("LITELLM_MASTER_KEY", "")
-    write(hook.registry_path, [])
+    write(hook.registry_path, [entry(ALICE, "alice")])
     refused(hook, MASTER, 401)
+    refused(hook, "", 401)
 
 
 def test_expired_token_is_401_with_expired(hook):
@@ -199,7 +212,7 @@ def test_revoke_rotate_without_restart(hook):
     assert call(hook, ALICE).user_id == "alice" and call(hook, ALICE_NEW).user_id == "alice"
     write(hook.registry_path, [entry(ALICE_NEW, "alice")])  # old hash dropped
     refused(hook, ALICE, 401)
-    assert call(hook, ALICE_NEW).api_key == sha(ALICE_NEW)
+    assert call(hook, ALICE_NEW).api_key == hook.key_id(sha(ALICE_NEW))
 
 
 def test_parses_only_when_file_changes(hook, monkeypatch):
@@ -215,34 +228,14 @@ def test_parses_only_when_file_changes(hook, monkeypatch):
     assert len(calls) == 2
 
 
-def test_bad_file_keeps_last_good_and_warns_without_token(hook, caplog):
-    write(hook.registry_path, [entry(ALICE, "alice")])
-    assert call(hook, ALICE).user_id == "alice"
-    caplog.set_level(logging.INFO, logger="claude_gateway_auth")
-    hook.registry_path.write_text('{"version": 1, "tokens": [')  # truncated write
-    assert call(hook, ALICE).user_id == "alice"
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "keeping the last good registry (1 tokens)" in warnings[0].getMessage()
-    call(hook, ALICE)  # same bad file: no second warning
-    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
-    os.unlink(str(hook.registry_path))  # removed: still the last good one
-    assert call(hook, ALICE).user_id == "alice"
-    write(hook.registry_path, [entry(BOB, "bob")])  # fixed: picked up again
-    refused(hook, ALICE, 401)
-    assert call(hook, BOB).user_id == "bob"
-    for record in caplog.records:
-        for secret in (ALICE, BOB, MASTER):
-            assert secret not in record.getMessage()
-
-
-def test_unreadable_file_keeps_last_good(hook):
+def test_unreadable_file_fails_closed(hook):
     if os.geteuid() == 0:
-        pytest.skip("root reads any file; covered by the invalid-file test")
+        pytest.skip("root reads any file; covered by the invalid-file tests")
     write(hook.registry_path, [entry(ALICE, "alice")])
     call(hook, ALICE)
-    write(hook.registry_path, [])
+    write(hook.registry_path, [entry(ALICE, "alice")])
     os.chmod(str(hook.registry_path), 0)
-    assert call(hook, ALICE).user_id == "alice"
+    assert "Permission denied" in refused(hook, ALICE, 503)
 
 
 # --- admin keys in the registry (master-key rotation without a restart) ------------------------
@@ -257,7 +250,7 @@ def admin(token, name="gateway-admin"):
 def test_registry_admin_entry_accepted_for_every_route(hook):
     write(hook.registry_path, [admin(MASTER_NEW), entry(ALICE, "alice", ["nothing"])])
     auth = call(hook, MASTER_NEW, model="any-model", path="/key/generate")
-    assert auth.metadata["auth"] == "registry_admin" and auth.api_key == sha(MASTER_NEW)
+    assert auth.metadata["auth"] == "registry_admin" and auth.api_key == hook.key_id(sha(MASTER_NEW))
     assert call(hook, MASTER_NEW, model=None, path="/config/update").user_id == "gateway-admin"
 
 
@@ -275,7 +268,7 @@ def test_master_key_rotation_window_without_restart(hook):
     assert call(hook, MASTER).user_id == "gateway-admin" and call(hook, MASTER_NEW).user_id == "gateway-admin"
     write(hook.registry_path, [admin(MASTER_NEW), entry(ALICE, "alice")])  # old one dropped
     refused(hook, MASTER, 401)
-    assert call(hook, MASTER_NEW).api_key == sha(MASTER_NEW)
+    assert call(hook, MASTER_NEW).api_key == hook.key_id(sha(MASTER_NEW))
     assert call(hook, ALICE).user_id == "alice"  # clients are not affected
 
 
@@ -288,3 +281,335 @@ def test_expired_admin_entry_is_refused(hook):
 def test_admin_flag_must_be_boolean(hook, value):
     with pytest.raises(hook.RegistryError, match="'admin' must be true or false"):
         hook.parse_registry(json.dumps({"version": 1, "tokens": [dict(admin(MASTER), admin=value)]}))
+
+
+# --- attacks: routes a client token must not reach --------------------------------------------
+# Each of these was written against the hook that checked only the body's model and let every LiteLLM
+# model route and pass-through through; the comment says what the old hook answered.
+
+HAIKU_ONLY = ["claude-haiku-*"]
+OPUS = "claude-opus-4-1"
+
+
+@pytest.fixture
+def haiku(hook):
+    write(hook.registry_path, [entry(ALICE, "alice", HAIKU_ONLY), admin(MASTER)])
+    return hook
+
+
+ALLOWED_ROUTES = [
+    ("POST", "/v1/messages"),
+    ("POST", "/v1/messages?beta=true"),
+    ("POST", "/messages"),
+    ("POST", "/v1/messages/count_tokens?beta=true"),
+    ("POST", "/messages/count_tokens"),
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models?beta=true"),
+    ("GET", "/models"),
+    ("POST", "/bedrock/model/claude-haiku-4-5/invoke"),
+    ("POST", "/bedrock/model/claude-haiku-4-5/invoke-with-response-stream"),
+    ("POST", "/bedrock/model/claude-haiku-4-5/converse"),
+    ("POST", "/bedrock/model/claude-haiku-4-5/converse-stream"),
+    ("POST", "/bedrock/model/claude-haiku-4-5/count-tokens"),
+    ("POST", "/vertex_ai/v1/projects/p-1/locations/us-east5/publishers/anthropic/models/claude-haiku-4-5:rawPredict"),
+    ("POST", "/vertex_ai/v1/projects/p-1/locations/us-east5/publishers/anthropic/models/claude-haiku-4-5"
+             ":streamRawPredict?alt=sse"),
+    ("POST", "/vertex_ai/v1/projects/p-1/locations/us-east5/publishers/anthropic/models/claude-haiku-4-5:countTokens"),
+    # Claude Code's Vertex count_tokens: the model is in the body.
+    ("POST", "/vertex_ai/v1/projects/p-1/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict"),
+]
+
+
+@pytest.mark.parametrize("method, path", ALLOWED_ROUTES)
+def test_allowlisted_routes(haiku, method, path):
+    body = {"model": "claude-haiku-4-5", "messages": []} if method == "POST" else None
+    assert call(haiku, ALICE, body=body, method=method, path=path).user_id == "alice"
+
+
+REFUSED_ROUTES = [  # (method, path): all passed the old hook (LiteLLM llm-api or pass-through routes)
+    ("POST", "/v1/batches"),
+    ("GET", "/v1/batches"),
+    ("POST", "/v1/files"),
+    ("GET", "/v1/files/file-abc123/content"),
+    ("DELETE", "/files/file-abc123"),
+    ("GET", "/files/file-abc123"),
+    ("POST", "/fine_tuning/jobs"),
+    ("POST", "/v1/fine_tuning/jobs"),
+    ("POST", "/v1/messages/batches"),
+    ("POST", "/anthropic/v1/messages"),
+    ("POST", "/anthropic/v1/files"),
+    ("POST", "/bedrock/knowledgebases/kb-1/retrieve"),
+    ("POST", "/bedrock/agents/ag-1/agentAliases/al-1/sessions/s-1/text"),
+    ("POST", "/bedrock/model/xagents/invoke"),  # LiteLLM sends any path containing "agents/" to agent-runtime
+    ("POST", "/bedrock/model/aws/anthropic/claude-haiku-4-5/invoke"),  # multi-segment model id
+    ("GET", "/bedrock/inference-profiles"),
+    ("POST", "/vertex_ai/v1/projects/p/locations/l/publishers/google/models/claude-haiku-4-5:generateContent"),
+    ("POST", "/vertex_ai/v1/projects/p/locations/l/publishers/anthropic/models/claude-haiku-4-5:predict"),
+    ("POST", "/vertex_ai/v1/projects/p/locations/l/endpoints/e-1:predict"),
+    ("POST", "/vertex_ai/v1beta1/projects/p/locations/l/publishers/anthropic/models/claude-haiku-4-5:rawPredict"),
+    ("POST", "/vertex-ai/v1/projects/p/locations/l/publishers/anthropic/models/claude-haiku-4-5:rawPredict"),
+    ("POST", "/gemini/v1beta/models/claude-haiku-4-5:generateContent"),
+    ("POST", "/v1/chat/completions"),
+    ("POST", "/v1/responses"),
+    ("POST", "/v1/embeddings"),
+    ("POST", "/key/generate"),
+    ("POST", "/config/update"),
+    ("GET", "/v1/messages"),
+    ("POST", "/v1/models"),
+    ("DELETE", "/v1/messages"),
+    ("GET", "/health"),
+]
+
+
+@pytest.mark.parametrize("method, path", REFUSED_ROUTES)
+def test_routes_outside_the_allowlist_are_403(haiku, method, path):
+    body = {"model": "claude-haiku-4-5", "messages": []} if method in ("POST", "PUT", "PATCH") else None
+    with pytest.raises(haiku.ProxyException) as info:
+        call(haiku, ALICE, body=body, method=method, path=path)
+    assert info.value.code == "403"
+    # The master key (admin) still reaches everything.
+    assert call(haiku, MASTER, body=body, method=method, path=path).user_id == "gateway-admin"
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/../key/generate",
+    "/v1/messages/../../key/generate",
+    "/v1/./messages",
+    "//v1/messages",
+    "/v1//messages",
+    "/bedrock/model/claude-haiku-4-5%2F..%2F..%2Fknowledgebases%2Fkb%2Fretrieve/invoke",
+    "/bedrock/model/claude-haiku-4-5%2finvoke/invoke",
+    "/v1/messages%2F..%2F..%2Fkey%2Fgenerate",
+    "/bedrock/model/claude-haiku-4-5%252F/invoke",
+    "/v1/messages\\..\\key",
+])
+def test_ambiguous_paths_are_403(haiku, path):
+    message = refused(haiku, ALICE, 403, model="claude-haiku-4-5", path=path)
+    assert "alice" in message
+
+
+def test_route_comes_from_the_asgi_scope_not_the_host_rebuilt_url(haiku):
+    # Starlette rebuilds request.url from the Host header: 'Host: x/v1/messages?' makes url.path
+    # '/v1/messages' while FastAPI dispatches on scope['path'] (/key/generate). Old hook: allowed.
+    refused(haiku, ALICE, 403, model="claude-haiku-4-5", path="/key/generate", host_path="/v1/messages")
+
+
+# --- attacks: models a client token must not reach --------------------------------------------
+
+@pytest.mark.parametrize("path, body", [
+    # LiteLLM takes the model from these paths, and the path wins over the body (old hook: allowed).
+    ("/engines/%s/chat/completions" % OPUS, {"model": "claude-haiku-4-5", "messages": []}),
+    ("/openai/deployments/%s/chat/completions" % OPUS, {"model": "claude-haiku-4-5", "messages": []}),
+    ("/engines/%s/chat/completions" % OPUS, {"messages": []}),
+    ("/bedrock/model/%s/invoke" % OPUS, {"messages": []}),
+    ("/bedrock/model/%s/converse-stream" % OPUS, {"messages": []}),
+    ("/vertex_ai/v1/projects/p/locations/l/publishers/anthropic/models/%s:streamRawPredict" % OPUS, {"messages": []}),
+    ("/v1/messages?model=%s" % OPUS, {"model": "claude-haiku-4-5", "messages": []}),
+    ("/v1/messages", {"model": OPUS, "messages": []}),
+    ("/v1/messages", {"model": "claude-haiku-4-5,%s" % OPUS, "messages": []}),  # LiteLLM splits on ','
+    ("/v1/messages", {"model": ["claude-haiku-4-5", OPUS], "messages": []}),
+    ("/v1/messages", {"model": "claude-haiku-4-5", "fallbacks": [OPUS], "messages": []}),
+    ("/v1/messages", {"model": "claude-haiku-4-5", "fallbacks": [{"claude-haiku-4-5": [OPUS]}], "messages": []}),
+    ("/v1/messages", {"model": "claude-haiku-4-5", "context_window_fallbacks": [{"model": OPUS}], "messages": []}),
+    ("/v1/messages/batches", {"requests": [{"custom_id": "1", "params": {"model": OPUS, "messages": []}}]}),
+    ("/v1/messages", {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "x", "model": OPUS}]}),
+    ("/v1/messages", {"model": "claude-haiku-4-5", "extra_body": {"model": OPUS}, "messages": []}),
+    ("/vertex_ai/v1/projects/p/locations/l/publishers/anthropic/models/count-tokens:rawPredict",
+     {"model": OPUS, "messages": []}),
+])
+def test_every_model_a_request_names_is_checked(haiku, path, body):
+    message = refused(haiku, ALICE, 403, body=body, method="POST", path=path)
+    assert OPUS in message and "alice" in message
+
+
+def test_model_in_message_content_is_not_a_model_request(haiku):
+    # Claude Code's conversations carry tool calls and tool schemas that have a "model" field.
+    body = {"model": "claude-haiku-4-5", "max_tokens": 5,
+            "system": [{"type": "text", "text": "x"}],
+            "tools": [{"name": "Agent", "input_schema": {"type": "object", "properties": {
+                "model": {"type": "string", "enum": ["sonnet", "opus", "haiku"]}}}}],
+            "messages": [{"role": "assistant", "content": [
+                {"type": "tool_use", "id": "t1", "name": "Agent", "input": {"model": "opus", "prompt": "p"}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "t1",
+                     "content": [{"type": "text", "text": '{"model": "opus"}'}]}]}]}
+    assert call(haiku, ALICE, body=body, method="POST", path="/v1/messages?beta=true").user_id == "alice"
+
+
+def test_collect_models(hook):
+    collect = hook.collect_models
+    assert collect("/v1/messages", "", {"model": "a"}) == ["a"]
+    assert collect("/engines/e/chat/completions", "model=q&x=1", {"model": "b"}) == ["e", "q", "b"]
+    assert collect("/openai/deployments/d/chat/completions", "", None) == ["d"]
+    assert collect("/bedrock/model/m1/invoke", "", {}) == ["m1"]
+    assert collect("/vertex_ai/v1/projects/p/locations/l/publishers/anthropic/models/m2:rawPredict", "", {}) == ["m2"]
+    assert collect("/vertex_ai/v1/projects/p/locations/l/publishers/anthropic/models/count-tokens:rawPredict",
+                   "", {"model": "m3"}) == ["m3"]
+    body = {"requests": [{"params": {"model": "n1"}}, {"model": "n2"}], "models": ["n3", "n4"], "model": "n5,n6"}
+    # the whole name and each part LiteLLM may split off
+    assert set(collect("/v1/messages", "", body)) == {"n1", "n2", "n3", "n4", "n5,n6", "n5", "n6"}
+    assert collect("/v1/messages", "", {"model": "a", "fallbacks": [{"a": ["b"]}, {"model": "c"}]}) == ["a", "b", "c"]
+    assert collect("/v1/models", "", None) == []
+
+
+def test_model_route_without_a_model_goes_to_litellm(haiku):
+    # LiteLLM answers 400 itself; nothing upstream is named.
+    assert call(haiku, ALICE, body={"messages": []}, method="POST", path="/v1/messages").user_id == "alice"
+    # Claude Code's Vertex count-tokens names the model only in the body: without one, refused.
+    refused(haiku, ALICE, 403, body={"messages": []}, method="POST",
+            path="/vertex_ai/v1/projects/p/locations/l/publishers/anthropic/models/count-tokens:rawPredict")
+
+
+def test_allowed_models_are_handed_to_litellm_and_no_hash_in_metadata(haiku):
+    result = call(haiku, ALICE, model="claude-haiku-4-5")
+    assert result.models == HAIKU_ONLY
+    assert result.api_key.startswith("cgw-") and result.api_key == call(haiku, ALICE, model="claude-haiku-4-5").api_key
+    assert not any(sha(ALICE)[i:i + 8] in result.api_key for i in range(57))
+    text = json.dumps(result.metadata)
+    assert sha(ALICE)[:8] not in text and "token_sha256_prefix" not in text
+
+
+# --- attacks: a broken registry must not keep revoked tokens working -----------------------------
+
+@pytest.mark.parametrize("breakage", ["truncated", "empty", "deleted", "wrong_version", "no_entries", "not_a_list"])
+def test_broken_registry_fails_closed_for_clients(hook, caplog, breakage):
+    write(hook.registry_path, [entry(ALICE, "alice"), admin(MASTER_NEW)])
+    assert call(hook, ALICE).user_id == "alice"
+    caplog.set_level(logging.INFO, logger="claude_gateway_auth")
+    path = hook.registry_path
+    if breakage == "truncated":
+        path.write_text('{"version": 1, "tokens": [')
+    elif breakage == "empty":
+        path.write_text("")
+    elif breakage == "deleted":
+        os.unlink(str(path))
+    elif breakage == "wrong_version":
+        write(path, [entry(ALICE, "alice")], version=2)
+    elif breakage == "no_entries":
+        write(path, [])
+    else:
+        path.write_text('{"version": 1, "tokens": {}}')
+    # Old hook: the last good registry stayed in force (200 for alice, even after a revocation).
+    message = refused(hook, ALICE, 503)
+    assert "gateway token registry unusable" in message and str(path) in message
+    refused(hook, BOB, 503)  # an unknown token: the hook cannot tell, so 503 too
+    # Admin entries of the last good registry stay in force; the environment key does not come back.
+    assert call(hook, MASTER_NEW, model=None, path="/key/generate").user_id == "gateway-admin"
+    refused(hook, MASTER, 503)
+    refused(hook, ALICE, 503)
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name == "claude_gateway_auth"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]  # once per bad version of the file
+    assert "unusable" in warnings[0].getMessage()
+    write(path, [entry(ALICE, "alice")])  # repaired: back without restart
+    assert call(hook, ALICE).user_id == "alice"
+    for record in caplog.records:
+        for secret in (ALICE, BOB, MASTER, MASTER_NEW, sha(ALICE)[:8], sha(MASTER_NEW)[:8]):
+            assert secret not in record.getMessage()
+
+
+def test_before_any_good_registry_only_the_master_key(hook):
+    hook.registry_path.write_text("{broken")
+    assert call(hook, MASTER, model=None, path="/key/generate").metadata["auth"] == "master_key"
+    assert "unusable" in refused(hook, ALICE, 503)
+
+
+# --- audit trail --------------------------------------------------------------------------------
+
+@pytest.fixture
+def audit(hook):
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    logger = logging.getLogger("claude_gateway_auth.audit")
+    handler = Keep()
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_audit_logger_setup(hook):
+    logger = logging.getLogger("claude_gateway_auth.audit")
+    assert logger.propagate is False and logger.level == logging.INFO
+    # Exactly one stream handler even though every test loads the module again.
+    assert len([h for h in logger.handlers if isinstance(h, logging.StreamHandler)]) == 1
+
+
+def test_audit_lines(haiku, audit):
+    call(haiku, ALICE, model="claude-haiku-4-5")
+    refused(haiku, ALICE, 403, model=OPUS, path="/engines/%s/chat/completions" % OPUS)
+    refused(haiku, ALICE, 403, model=None, path="/key/generate?x=1")
+    refused(haiku, "", 401)
+    refused(haiku, BOB, 401)
+    call(haiku, MASTER, model=None, path="/key/generate")
+    refused(haiku, ALICE, 403, model="claude-haiku-4-5", path="/v1/../key/generate")
+    refused(haiku, ALICE, 403, model='x y="1"', path="/v1/messages")
+    lines = [r.getMessage() for r in audit]
+    assert lines[:6] == [
+        "claude_gateway_audit result=allowed status=200 client=alice team=team-a method=POST route=/v1/messages"
+        " model=claude-haiku-4-5 reason=ok",
+        "claude_gateway_audit result=denied status=403 client=alice team=team-a method=POST"
+        " route=/engines/claude-opus-4-1/chat/completions model=claude-opus-4-1 reason=model_not_allowed",
+        "claude_gateway_audit result=denied status=403 client=alice team=team-a method=GET route=/key/generate"
+        " model=- reason=route_not_allowed",
+        "claude_gateway_audit result=denied status=401 client=- team=- method=POST route=/v1/messages"
+        " model=claude-sonnet-4 reason=no_token",
+        "claude_gateway_audit result=denied status=401 client=- team=- method=POST route=/v1/messages"
+        " model=claude-sonnet-4 reason=unknown_token",
+        "claude_gateway_audit result=allowed status=200 client=gateway-admin team=- method=GET route=/key/generate"
+        " model=- reason=admin",
+    ]
+    assert lines[6].endswith("reason=route_not_allowed") and "status=403" in lines[6]
+    assert lines[7] == ("claude_gateway_audit result=denied status=403 client=alice team=team-a method=POST"
+                        " route=/v1/messages model=\"x y=\\\"1\\\"\" reason=model_not_allowed")
+    for record in audit:
+        assert record.levelno == logging.INFO and record.name == "claude_gateway_auth.audit"
+        for secret in (ALICE, BOB, MASTER, sha(ALICE)[:8], sha(BOB)[:8], sha(MASTER)[:8]):
+            assert secret not in record.getMessage()
+
+
+def test_audit_expired_and_registry_unusable(hook, audit):
+    write(hook.registry_path, [entry(ALICE, "alice", expires="2020-01-01T00:00:00Z"), entry(BOB, "bob")])
+    refused(hook, ALICE, 401)
+    hook.registry_path.write_text("")
+    refused(hook, BOB, 503)
+    lines = [r.getMessage() for r in audit]
+    assert lines[0].startswith("claude_gateway_audit result=denied status=401 client=alice team=team-a ")
+    assert lines[0].endswith(" reason=expired")
+    assert lines[1].startswith("claude_gateway_audit result=denied status=503 ")
+    assert lines[1].endswith(" reason=registry_unusable")
+
+
+# --- check-registry CLI (the role's validate:) ---------------------------------------------------
+
+def cli(*args):
+    # Plain python3 without LiteLLM on the path, as the role's validate: may run it.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    return subprocess.run([sys.executable, "-S", HOOK, "check-registry"] + list(args), capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+
+
+def test_check_registry_cli(tmp_path):
+    good = tmp_path / "good.json"
+    write(good, [entry(ALICE, "alice", ["claude-*"]), admin(MASTER)])
+    result = cli(str(good))
+    assert result.returncode == 0 and result.stdout.strip() == "ok: 2 tokens" and result.stderr == ""
+    only_admin = tmp_path / "admin.json"
+    write(only_admin, [admin(MASTER)])
+    assert cli(str(only_admin)).returncode == 0
+    for name, text, fragment in [
+        ("truncated.json", '{"version": 1, "tokens": [', "not valid JSON"),
+        ("empty.json", "", "empty"),
+        ("none.json", json.dumps({"version": 1, "tokens": []}), "no entries"),
+        ("v2.json", json.dumps({"version": 2, "tokens": [admin(MASTER)]}), "\"version\": 1"),
+        ("bad.json", json.dumps({"version": 1, "tokens": [{"sha256": "zz", "client": "a"}]}), "64 hex"),
+    ]:
+        path = tmp_path / name
+        path.write_text(text)
+        result = cli(str(path))
+        assert result.returncode == 1 and fragment in result.stderr and result.stdout == "", (name, result)
+    result = cli(str(tmp_path / "missing.json"))
+    assert result.returncode == 1 and "missing.json" in result.stderr
+    assert cli().returncode == 2  # usage

@@ -125,6 +125,7 @@ class SecretBackend(object):
         self.timeout = float(options.get("timeout") or 10)
         self.backoff = float(options.get("retry_backoff") or 0.5)
         self.calls = 0  # backend API calls made, for tests and benchmarks
+        self.warnings = []  # shown by the module (module.warn) or the lookup (display.warning)
 
     # -- primitives a store implements -------------------------------------------------------
     def _read(self, ref):

@@ -81,6 +81,7 @@ BACKEND_ARGUMENT_SPEC = dict(
     vault_password=dict(type="str", no_log=True),
     vault_ca_cert=dict(type="path"),
     vault_validate_certs=dict(type="bool", default=True),
+    vault_allow_insecure_http=dict(type="bool", default=False),
     # local
     local_path=dict(type="path"),
     local_vault_password=dict(type="str", no_log=True),

@@ -27,6 +27,11 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     SecretNotFound,
     Throttled,
 )
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import (
+    UrlError,
+    is_loopback_host,
+    split_http_url,
+)
 
 try:
     import google.auth
@@ -53,8 +58,15 @@ except ImportError:
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 SECRET_PATH = re.compile(r"^projects/([^/]+)/secrets/([^/]+)$")
-LOOPBACK = re.compile(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)")
 SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+
+
+def _loopback_http(endpoint):
+    """Whether ``endpoint`` is an http:// URL to a loopback host (the strict rule of module_utils/_url.py)."""
+    try:
+        return is_loopback_host(split_http_url(endpoint, ("http",))[1])
+    except UrlError:
+        return False
 
 
 def _crc32c_table():
@@ -128,7 +140,7 @@ class GcpBackend(SecretBackend):
             raise BadConfiguration(self.name, ref, "both 'gcp_access_token' and 'gcp_credentials_file' are set",
                                    "set only one of them")
         endpoint = self._endpoint() or ""
-        if (token or path) and endpoint.startswith("http://") and not LOOPBACK.match(endpoint):
+        if (token or path) and endpoint.startswith("http://") and not _loopback_http(endpoint):
             raise BadConfiguration(self.name, ref, "credentials would be sent unencrypted to '%s'" % endpoint,
                                    "use an https:// gcp_api_endpoint (plain http is only for a local emulator)")
         if token:

@@ -42,6 +42,12 @@ Authentication (``vault_auth_method``; ``vault_auth_mount`` defaults to the meth
     - ``userpass``: ``vault_username`` and ``vault_password``.
     ``vault_url`` / ``vault_token`` / ``vault_namespace`` fall back to ``VAULT_ADDR`` /
     ``VAULT_TOKEN`` / ``VAULT_NAMESPACE`` when unset. Login happens once, on the first request.
+
+Plain http
+    An ``http://`` address is accepted only for a loopback host (``localhost``, ``127.a.b.c``, ``[::1]``:
+    the strict rule of module_utils/_url.py); any other host is refused before any request, since the
+    token or login credentials would cross the network in clear, unless ``vault_allow_insecure_http`` is
+    set (the backend then adds a warning to ``warnings``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -64,6 +70,11 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     BadConfiguration,
     SecretNotFound,
     Throttled,
+)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import (
+    UrlError,
+    is_loopback_host,
+    split_http_url,
 )
 
 try:
@@ -269,6 +280,7 @@ class VaultBackend(SecretBackend):
             raise BadConfiguration(BACKEND, ref, "vault_url is not an http(s) URL",
                                    "use a URL like https://vault.example.com:8200")
         self.shown_url = re.sub(r"//[^/@]*@", "//", self.url)  # never show user:password@ in messages
+        self._check_plain_http(options, ref)
         self.namespace = _opt(options, "vault_namespace", "VAULT_NAMESPACE")
         self.mount = (options.get("vault_mount") or "secret").strip("/")
         self.kv_version = int(options.get("vault_kv_version") or 2)
@@ -291,6 +303,28 @@ class VaultBackend(SecretBackend):
             self.verify = options["vault_ca_cert"]
         self._client = None
         self._mount_version = None  # the mount's KV version as the server reports it; 0 = unknown
+
+    def _check_plain_http(self, options, ref):
+        """Refuse http:// to a host that is not loopback (the token would cross the network in clear).
+
+        Runs before any request. Loopback is the collection's one strict rule (module_utils/_url.py).
+        """
+        if not self.url.lower().startswith("http://"):
+            return
+        try:
+            host = split_http_url(self.url, ("http",))[1]
+        except UrlError as exc:
+            raise BadConfiguration(BACKEND, ref, "vault_url is refused: %s" % exc.problem, exc.fix)
+        if is_loopback_host(host):
+            return
+        if not options.get("vault_allow_insecure_http"):
+            raise BadConfiguration(BACKEND, ref, "vault_url %s uses plain http to '%s', which is not a loopback "
+                                   "address: the Vault token (or login credentials) would cross the network in "
+                                   "clear" % (self.shown_url, host),
+                                   "use an https:// vault_url (with vault_ca_cert for a private CA), or set "
+                                   "vault_allow_insecure_http: true for a trusted private network")
+        self.warnings.append("vault_url %s uses plain http to '%s' (allowed by vault_allow_insecure_http): the "
+                             "Vault token crosses the network unencrypted" % (self.shown_url, host))
 
     # -- plumbing ---------------------------------------------------------------------------
     def _scrub(self, text):
