@@ -25,7 +25,7 @@ LITELLM_VENV := $(ROOT)/.cache/litellm-venv
 litellm-venv: wheelhouse
 	@if ! cmp -s $(LITELLM_WHEELHOUSE)/.key $(LITELLM_VENV)/.wheelhouse-key; then \
 	  rm -rf $(LITELLM_VENV) && /usr/bin/python3 -m venv $(LITELLM_VENV) && \
-	  $(LITELLM_VENV)/bin/pip install -q --no-index --find-links $(LITELLM_WHEELHOUSE) $(foreach r,$(LITELLM_REQUIREMENTS),'$(r)') && \
+	  $(LITELLM_VENV)/bin/pip install -q --no-index --find-links $(LITELLM_WHEELHOUSE) -c $(LITELLM_CONSTRAINTS) $(foreach r,$(LITELLM_REQUIREMENTS),'$(r)') && \
 	  cp $(LITELLM_WHEELHOUSE)/.key $(LITELLM_VENV)/.wheelhouse-key; fi
 
 integration: deps litellm-venv
@@ -49,7 +49,10 @@ export CONTAINERS_CONF := $(ROOT)/tests/containers/containers.conf
 MOLECULE_SCENARIOS ?= litellm claude_code fleet
 # Offline wheelhouse for the litellm role inside containers (pip install --no-index --find-links).
 export LITELLM_WHEELHOUSE := $(ROOT)/.cache/wheelhouse/litellm
-LITELLM_REQUIREMENTS := litellm[proxy]==1.108.7 google-auth==2.43.0 prisma==0.15.0
+LITELLM_VERSION := 1.108.7
+LITELLM_REQUIREMENTS := litellm[proxy]==$(LITELLM_VERSION) google-auth==2.43.0 prisma==0.15.0
+# Every package of the tree pinned: the file the role installs with (docs/role-litellm.md, "Dependency pinning").
+LITELLM_CONSTRAINTS := $(ROOT)/roles/litellm/files/constraints-$(LITELLM_VERSION).txt
 
 .PHONY: wheelhouse
 
@@ -57,7 +60,7 @@ image: deps
 	bash tests/containers/build-image.sh
 
 wheelhouse: deps
-	bash tests/containers/build-wheelhouse.sh $(LITELLM_WHEELHOUSE) $(foreach r,$(LITELLM_REQUIREMENTS),'$(r)')
+	bash tests/containers/build-wheelhouse.sh -c $(LITELLM_CONSTRAINTS) $(LITELLM_WHEELHOUSE) $(foreach r,$(LITELLM_REQUIREMENTS),'$(r)')
 
 molecule: image wheelhouse
 	set -e; for s in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$s; done
