@@ -35,17 +35,19 @@ options:
     description:
       - The token to store. Mutually exclusive with O(generate).
       - With O(field), only that key of the stored JSON object is set; the other keys are kept.
+      - Refused when it holds control characters (a trailing newline, an escape sequence) or starts or ends
+        with whitespace; a JSON object (a whole JSON secret) is checked string value by string value.
     type: str
   generate:
     description: Generate a random token (O(prefix) plus O(length) letters and digits) when none exists.
     type: bool
     default: false
   length:
-    description: Random characters in a generated token (about 5.95 bits each; 48 gives 285 bits).
+    description: Random characters in a generated token (about 5.95 bits each; 48 gives 285 bits). At least 24.
     type: int
     default: 48
   prefix:
-    description: Prefix of a generated token. LiteLLM master keys must start with C(sk-).
+    description: Prefix of a generated token (no control characters). LiteLLM master keys must start with C(sk-).
     type: str
     default: sk-
   rotate:
@@ -56,6 +58,8 @@ options:
     description:
       - Keep this many newest enabled versions and retire the older ones. Unset keeps every version.
       - During a rotation keep 2 (old and new) until every client has the new token, then retire with 1.
+      - Must be 1 or more. Every option is checked before the store is read or written, so a refused task
+        leaves the store unchanged.
     type: int
   retire_mode:
     description:

@@ -15,6 +15,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,9 +36,14 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _tool(name):
+def _tool(name, missing=None):
+    """The tool's path (the venv's, else PATH's). ``missing(what, fix)`` is called when it is nowhere."""
     path = os.path.join(VENV_BIN, name)
-    return path if os.path.exists(path) else name
+    if os.path.exists(path):
+        return path
+    if missing is not None and shutil.which(name) is None:
+        missing("the %s command (tests/requirements-test.txt)" % name, "run `make deps`")
+    return name
 
 
 def _post(url, data=b""):
@@ -94,8 +100,8 @@ def silent_port():
 
 # -- AWS (moto) -------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def moto_server(tmp_path_factory):
-    with _server([_tool("moto_server"), "-H", "127.0.0.1", "-p", "{port}"], "/moto-api/", tmp_path_factory,
+def moto_server(tmp_path_factory, require_dependency):
+    with _server([_tool("moto_server", require_dependency), "-H", "127.0.0.1", "-p", "{port}"], "/moto-api/", tmp_path_factory,
                  "moto") as url:
         yield url
 
@@ -259,8 +265,8 @@ def aws_read_counter(_aws_proxy, moto_reset):
 
 # -- GCP (drongo) -----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def drongo_server(tmp_path_factory):
-    with _server([_tool("drongo"), "server", "--host", "127.0.0.1", "--port", "{port}"], "/drongo/health",
+def drongo_server(tmp_path_factory, require_dependency):
+    with _server([_tool("drongo", require_dependency), "server", "--host", "127.0.0.1", "--port", "{port}"], "/drongo/health",
                  tmp_path_factory, "drongo") as url:
         yield url
 

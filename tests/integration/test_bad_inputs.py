@@ -1,15 +1,29 @@
-"""Bad input through real ansible-playbook runs: each case fails with its own clear message.
+"""Bad input through real ansible-playbook runs: each case fails with its own named error and changes nothing.
 
-All cases run in one playbook (one block/rescue per case) to keep the suite fast; each rescue asserts
-the failure message and error kind, and that no secret value is in the message.
+All module cases run in ONE playbook (bad_input.run_cases): between two cases the playbook stops at a
+checkpoint while the test snapshots every store through its own client (OpenBao KV v2 metadata and
+data, moto's version ids and stages, drongo's versions and states, the local stores' bytes and modes),
+so a change is attributed to the case that made it. Each case asserts the words of its rule, its
+error_kind, that no secret value is in the message, and that no store changed.
 """
 import os
+import re
 import secrets
 import socket
 
 import pytest
 
 from ansible_runner import run_playbook
+from bad_input import (
+    AwsSecretsProbe,
+    Case,
+    FilesProbe,
+    GcpSecretsProbe,
+    VaultKVProbe,
+    assert_named_error,
+    run_cases,
+    unchanged,
+)
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import (
     BACKEND_ARGUMENT_SPEC,
@@ -32,92 +46,191 @@ def _opts(options):
     return dict((k, v) for k, v in options.items() if k in BACKEND_ARGUMENT_SPEC and v is not None)
 
 
+def _without(options, key):
+    return dict((k, v) for k, v in options.items() if k != key)
+
+
+def _gcp_client(gcp_options):
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import secretmanager_v1
+
+    return secretmanager_v1.SecretManagerServiceClient(
+        credentials=AnonymousCredentials(), transport="rest",
+        client_options=ClientOptions(api_endpoint=gcp_options["gcp_api_endpoint"]))
+
+
 @pytest.fixture
-def cases(tmp_path, openbao_server, aws_options, gcp_options):
+def stores(tmp_path, openbao_server, aws_options, gcp_options, aws_admin):
+    """Every store with a few secrets in it, and the probes that see all of them."""
+    directory = tmp_path / "stores"
+    directory.mkdir()
     vault = _opts(openbao_server.options())
     aws = dict(_opts(aws_options), backend="aws")
     gcp = dict(_opts(gcp_options), backend="gcp")
-    local = {"backend": "local", "local_path": str(tmp_path / "good.yml")}
+    local = {"backend": "local", "local_path": str(directory / "good.yml")}
     plain = "gw-plain-" + secrets.token_hex(16)
+    existing = "gw-existing-" + secrets.token_hex(16)
     get_backend(local).write("plain", plain)
     get_backend(local).write("teams", '{"team-a": "gw-a-%s"}' % secrets.token_hex(8))
-    get_backend(vault).write("bad-input/plain", plain)
+    prefix = "bad-input-%s/" % secrets.token_hex(4)  # the session's OpenBao is shared with other tests
+    get_backend(vault).write(prefix + "plain", plain)
+    get_backend(vault).write(prefix + "existing", existing)
+    get_backend(aws).write("existing", existing)
+    get_backend(gcp).write("existing", existing)
 
-    # A Vault token whose policy may list but not read.
     client = openbao_server.client()
     client.sys.create_or_update_policy("list-only", 'path "secret/metadata/*" { capabilities = ["list"] }')
     denied_token = client.auth.token.create(policies=["list-only"], ttl="10m")["auth"]["client_token"]
 
-    malformed = tmp_path / "malformed.yml"
+    malformed = directory / "malformed.yml"
     malformed.write_text("secrets: {alice: [unclosed\n")
-    encrypted = {"backend": "local", "local_path": str(tmp_path / "enc.yml"), "local_vault_password": "right-pw"}
+    encrypted = {"backend": "local", "local_path": str(directory / "enc.yml"), "local_vault_password": "right-pw"}
     get_backend(encrypted).write("alice", plain)
+    probes = {"vault": [VaultKVProbe(client)],
+              "cloud": [AwsSecretsProbe(aws_admin()), GcpSecretsProbe(_gcp_client(gcp_options), gcp["gcp_project"])],
+              "local": [FilesProbe([directory], name="local stores")]}
+    return dict(vault=vault, aws=aws, gcp=gcp, local=local, encrypted=encrypted, malformed=str(malformed),
+                prefix=prefix, denied_token=denied_token, hidden=[plain, existing, "right-pw"], probes=probes,
+                good=str(directory / "good.yml"))
 
+
+def module_cases(s):
+    """(title, module, args, rule regexes, error_kind). error_kind None: refused by Ansible's argument
+    spec or a lookup, which set none."""
+    vault, aws, gcp, local, p = s["vault"], s["aws"], s["gcp"], s["local"], s["prefix"]
+    port = _free_port()
     return [
-        # (case id, module, args, message regex, error_kind or None)
-        ("unknown backend", INFO, {"backend": "etcd", "name": "x"}, "value of backend must be one of: aws, gcp, local, vault, got: etcd", None),
-        ("missing name", INFO, {"backend": "local"}, "missing required arguments: name", None),
-        ("wrong option type", INFO, dict(local, name="plain", retries="many"), "retries.*int", None),
+        ("unknown backend", INFO, {"backend": "etcd", "name": "x"},
+         ["value of backend must be one of: aws, gcp, local, vault, got: etcd"], None),
+        ("missing name", INFO, {"backend": "local"}, ["missing required arguments: name"], None),
+        ("wrong option type", INFO, dict(local, name="plain", retries="many"),
+         ["argument 'retries' is of type .* and we were unable to convert to int"], None),
         ("version and version_stage", INFO, dict(aws, name="x", version="v", version_stage="AWSCURRENT"),
-         "mutually exclusive: version\\|version_stage", None),
-        ("aws without region", INFO, dict([(k, v) for k, v in aws.items() if k != "aws_region"], name="x"), "region", "bad_configuration"),
-        ("gcp without project", INFO, dict([(k, v) for k, v in gcp.items() if k != "gcp_project"], name="s"), "project", "bad_configuration"),
-        ("vault without url", INFO, dict([(k, v) for k, v in vault.items() if k != "vault_url"], name="s"), "vault_url|VAULT_ADDR", "bad_configuration"),
-        ("nonexistent secret (vault)", INFO, dict(vault, name="bad-input/nobody"), "bad-input/nobody.*Fix:", "not_found"),
-        ("nonexistent secret (aws)", INFO, dict(aws, name="nobody"), "nobody.*Fix:", "not_found"),
-        ("nonexistent secret (gcp)", INFO, dict(gcp, name="nobody"), "nobody.*Fix:", "not_found"),
-        ("nonexistent version (local)", INFO, dict(local, name="plain", version="9"), "version 9 does not exist", "not_found"),
-        ("access denied (vault policy)", INFO, dict(vault, name="bad-input/plain", vault_token=denied_token), "Fix:", "access_denied"),
-        ("wrong credentials (vault)", INFO, dict(vault, name="bad-input/plain", vault_token="s.not-a-real-token"), "Fix:", "access_denied"),
-        ("unreachable (vault)", INFO, dict(vault, name="x", vault_url="http://127.0.0.1:%d" % _free_port(), retries=0, timeout=2), "Fix:", "unreachable"),
+         ["mutually exclusive: version\\|version_stage"], None),
+        ("aws without region", INFO, dict(_without(aws, "aws_region"), name="x"),
+         ["no AWS region is configured", "aws_region"], "bad_configuration"),
+        ("gcp without project", INFO, dict(_without(gcp, "gcp_project"), name="s"),
+         ["no GCP project is known", "gcp_project"], "bad_configuration"),
+        ("vault without url", INFO, dict(_without(vault, "vault_url"), name="s"),
+         ["no server address", "vault_url.*VAULT_ADDR"], "bad_configuration"),
+        ("nonexistent secret (vault)", INFO, dict(vault, name=p + "nobody"),
+         ["'%snobody'" % p, "no secret at", "create it with llmops.claude_gateway.gateway_token"], "not_found"),
+        ("nonexistent secret (aws)", INFO, dict(aws, name="nobody"),
+         ["'nobody': the secret does not exist", "check the secret name"], "not_found"),
+        ("nonexistent secret (gcp)", INFO, dict(gcp, name="nobody"),
+         ["'nobody': the secret does not exist", "check the secret name"], "not_found"),
+        ("nonexistent version (local)", INFO, dict(local, name="plain", version="9"),
+         ["version 9 does not exist"], "not_found"),
+        ("access denied (vault policy)", INFO, dict(vault, name=p + "plain", vault_token=s["denied_token"]),
+         ["the token's policies do not allow this", "grant the token a policy .* on 'secret/data/%splain'" % p], "access_denied"),
+        ("wrong credentials (vault)", INFO, dict(vault, name=p + "plain", vault_token="s.not-a-real-token"),
+         ["the server refused the client token \\(invalid, expired or revoked\\)",
+          "set a valid, unexpired token in 'vault_token'"], "access_denied"),
+        ("unreachable (vault)", INFO,
+         dict(vault, name="x", vault_url="http://127.0.0.1:%d" % port, retries=0, timeout=2),
+         ["cannot reach http://127.0.0.1:%d: connection failed" % port, "check the store's address"], "unreachable"),
         ("plain http to a non-loopback vault", INFO, dict(vault, name="x", vault_url="http://vault.example.invalid:8200"),
-         "in clear.*Fix:.*vault_allow_insecure_http", "bad_configuration"),
-        ("unreachable (aws)", INFO, dict(aws, name="x", aws_endpoint_url="http://127.0.0.1:%d" % _free_port(), retries=0, timeout=2), "Fix:", "unreachable"),
-        ("JSON field on a non-JSON secret", INFO, dict(local, name="plain", field="team-a"), "not JSON", "invalid_format"),
-        ("missing JSON field", INFO, dict(local, name="teams", field="team-z"), "has no field 'team-z' \\(it has: team-a\\)", "invalid_format"),
-        ("malformed local store", INFO, dict(local, name="alice", local_path=str(malformed)), "not valid YAML", "invalid_format"),
-        ("wrong vault password", INFO, dict(encrypted, name="alice", local_vault_password="wrong-pw"), "wrong vault password", "bad_configuration"),
-        ("encrypted store without password", INFO, dict(local, name="alice", local_path=encrypted["local_path"]),
-         "encrypted with ansible-vault", "bad_configuration"),
-        ("neither value nor generate", WRITE, dict(local, name="new"), "neither 'value' nor 'generate' is set. Fix:", "bad_configuration"),
-        ("version on a write", WRITE, dict(local, name="new", generate=True, version="1"), "'version' and 'version_stage' are for reading", None),
-        ("retire 0", WRITE, dict(local, name="plain", generate=True, retire=0), "at least 1", "bad_configuration"),
-        ("token too short", WRITE, dict(local, name="short", generate=True, length=8), "too short", "bad_configuration"),
-    ], [plain]
+         ["plain http to 'vault.example.invalid'", "in clear", "vault_allow_insecure_http"], "bad_configuration"),
+        ("unreachable (aws)", INFO,
+         dict(aws, name="x", aws_endpoint_url="http://127.0.0.1:%d" % _free_port(), retries=0, timeout=2),
+         ["cannot reach the Secrets Manager endpoint", "check aws_region/aws_endpoint_url"],
+         "unreachable"),
+        ("JSON field on a non-JSON secret", INFO, dict(local, name="plain", field="team-a"),
+         ["field 'team-a' was asked for but the secret is not JSON"], "invalid_format"),
+        ("missing JSON field", INFO, dict(local, name="teams", field="team-z"),
+         ["has no field 'team-z' \\(it has: team-a\\)"], "invalid_format"),
+        ("malformed local store", INFO, dict(local, name="alice", local_path=s["malformed"]),
+         ["not valid YAML"], "invalid_format"),
+        ("wrong vault password", INFO, dict(s["encrypted"], name="alice", local_vault_password="wrong-pw"),
+         ["wrong vault password"], "bad_configuration"),
+        ("encrypted store without password", INFO, dict(local, name="alice", local_path=s["encrypted"]["local_path"]),
+         ["encrypted with ansible-vault"], "bad_configuration"),
+        # -- writes: refused before anything is written
+        ("neither value nor generate", WRITE, dict(local, name="new"),
+         ["neither 'value' nor 'generate' is set. Fix:"], "bad_configuration"),
+        ("version on a write", WRITE, dict(local, name="new", generate=True, version="1"),
+         ["'version' and 'version_stage' are for reading"], None),
+        ("retire 0 on an existing secret (local)", WRITE, dict(local, name="plain", generate=True, retire=0),
+         ["'retire' must keep at least 1 version"], "bad_configuration"),
+        ("retire 0 on a new secret (local)", WRITE, dict(local, name="new", generate=True, retire=0),
+         ["'retire' must keep at least 1 version"], "bad_configuration"),
+        ("retire 0 on a new secret (vault)", WRITE, dict(vault, name=p + "new", generate=True, retire=0),
+         ["'retire' must keep at least 1 version"], "bad_configuration"),
+        ("retire 0 on a new secret (aws)", WRITE, dict(aws, name="new", generate=True, retire=0),
+         ["'retire' must keep at least 1 version"], "bad_configuration"),
+        ("retire 0 on a new secret (gcp)", WRITE, dict(gcp, name="new", generate=True, retire=0),
+         ["'retire' must keep at least 1 version"], "bad_configuration"),
+        ("retire 0 with a new value (vault)", WRITE,
+         dict(vault, name=p + "existing", value="gw-other-" + "x" * 24, retire=0),
+         ["'retire' must keep at least 1 version"], "bad_configuration"),
+        ("token too short (local)", WRITE, dict(local, name="short", generate=True, length=8),
+         ["length 8 is too short for a gateway token"], "bad_configuration"),
+        ("token too short on an existing secret (vault)", WRITE,
+         dict(vault, name=p + "existing", generate=True, rotate=True, length=8),
+         ["length 8 is too short for a gateway token"], "bad_configuration"),
+        ("value with a trailing newline (aws)", WRITE, dict(aws, name="existing", value="gw-new-" + "y" * 24 + "\n"),
+         ["the token in 'value' contains control characters \\(U\\+000A\\)"], "bad_configuration"),
+        ("value with an escape character (vault)", WRITE, dict(vault, name=p + "new", value="gw-\x1b[31m" + "y" * 24),
+         ["the token in 'value' contains control characters \\(U\\+001B\\)"], "bad_configuration"),
+        ("prefix with a control character (gcp)", WRITE, dict(gcp, name="new", generate=True, prefix="sk-\t"),
+         ["the 'prefix' contains control characters \\(U\\+0009\\)"], "bad_configuration"),
+        ("write through a field into a non-JSON secret (vault)", WRITE,
+         dict(vault, name=p + "plain", field="team-a", value="gw-team-" + "z" * 24),
+         ["cannot set field 'team-a': the stored secret is not a JSON object"], "invalid_format"),
+        ("write denied (vault policy)", WRITE,
+         dict(vault, name=p + "new", generate=True, vault_token=s["denied_token"]),
+         ["the token's policies do not allow this", "grant the token a policy .* on 'secret/data/%snew'" % p], "access_denied"),
+        ("write into a malformed local store", WRITE, dict(local, name="alice", generate=True, local_path=s["malformed"]),
+         ["not valid YAML"], "invalid_format"),
+        ("write with a wrong vault password", WRITE,
+         dict(s["encrypted"], name="bob", generate=True, local_vault_password="wrong-pw"),
+         ["wrong vault password"], "bad_configuration"),
+    ]
 
 
-def test_each_bad_input_fails_with_its_message(cases, tmp_path):
-    case_list, secret_values = cases
-    tasks = []
-    for number, (title, module, args, pattern, kind) in enumerate(case_list):
-        checks = ["ansible_failed_result.msg is search(%r)" % pattern,
-                  "'did not fail' not in ansible_failed_result.msg"]
-        if kind:
-            checks.append("ansible_failed_result.error_kind == %r" % kind)
-        checks += ["%r not in ansible_failed_result.msg" % value for value in secret_values]
-        tasks.append({"name": "case %d: %s" % (number, title), "block": [
-            {"name": "run", module: args},
-            {"name": "must have failed", "ansible.builtin.fail": {"msg": "case did not fail"}},
-        ], "rescue": [
-            {"name": "check the message", "ansible.builtin.assert": {
-                "that": checks, "fail_msg": "case %d (%s): {{ ansible_failed_result.msg }}" % (number, title)}},
-            {"name": "count", "ansible.builtin.set_fact": {"passed": "{{ passed | default([]) + [%d] }}" % number}},
-        ]})
-    tasks.append({"name": "every case was checked", "ansible.builtin.assert": {"that": ["passed | length == %d" % len(case_list)]}})
-    # A lookup failure is a task failure too.
-    tasks.append({"name": "lookup of a missing secret", "block": [
-        {"ansible.builtin.debug": {"msg": "{{ lookup('llmops.claude_gateway.gateway_token', 'nobody', backend='local', "
-                                          "local_path='%s') }}" % (tmp_path / "good.yml")}},
-        {"ansible.builtin.fail": {"msg": "case did not fail"}},
-    ], "rescue": [
-        {"ansible.builtin.assert": {"that": ["ansible_failed_result.msg is search('no secret named .nobody.')"]}},
-    ]})
+SCOPES = {"vault": "vault", "aws": "cloud", "gcp": "cloud", "local": "local"}
+# Refused by Ansible's argument spec or the module before a backend exists: they reach no store.
+NO_STORE = ("unknown backend", "missing name", "wrong option type", "version on a write")
+
+
+def test_each_bad_input_fails_with_its_named_error_and_changes_nothing(stores, tmp_path):
+    # Each case runs with the probes of the store its options name; cases that reach no store (refused by
+    # the argument spec) run with the cloud stores, the shortest of the three runs.
+    cases = [Case(title, {module: args}, rule, kind, scope="cloud" if title in NO_STORE else SCOPES[args["backend"]])
+             for title, module, args, rule, kind in module_cases(stores)]
+    # A lookup failure is a task failure too (a lookup sets no error_kind).
+    cases.append(Case("lookup of a missing secret", {"ansible.builtin.debug": {
+        "msg": "{{ lookup('llmops.claude_gateway.gateway_token', 'nobody', backend='local', local_path='%s') }}"
+               % stores["good"]}}, ["no secret named 'nobody'"], None, scope="local"))
     env = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    result = run_playbook(tmp_path, [{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], name="bad",
-                          env=env)
-    assert result.rc == 0, result
-    assert "rescued=%d" % (len(case_list) + 1) in result.output, result
-    print("bad-input cases checked: %d" % (len(case_list) + 1))
+    results = run_cases(tmp_path, cases, stores["probes"], hidden=stores["hidden"], env=env, name="bad")
+    print("bad-input cases checked: %d" % len(results))
+
+
+def test_the_helper_attributes_a_change_to_the_case_that_made_it(tmp_path):
+    """The helper itself: a change is reported against its case only; a case that does not fail, a
+    wrong message and a rule of just "Fix:" are reported too."""
+    store = tmp_path / "stores"
+    store.mkdir()
+    data = store / "store.yml"
+    data.write_text("a: 1\n")
+    cases = [
+        Case("clean refusal", {"ansible.builtin.fail": {"msg": "rule one refused. Fix: x"}}, ["rule one refused"], None),
+        Case("writes, then fails", {"ansible.builtin.shell": "echo b: 2 >> %s; exit 3" % data},
+             ["non-zero return code"], None),
+        Case("does not fail", {"ansible.builtin.debug": {"msg": "fine"}}, ["anything"], None),
+        Case("another message", {"ansible.builtin.fail": {"msg": "rule three. Fix: y"}}, ["rule four"], None),
+        Case("clean again", {"ansible.builtin.fail": {"msg": "rule five refused"}}, ["rule five"], None),
+    ]
+    with pytest.raises(AssertionError) as info:
+        run_cases(tmp_path, cases, [FilesProbe([store], name="store")], name="helper")
+    text = str(info.value)
+    assert "case 1 (writes, then fails) changed state:\n  store %s:" % data in text, text
+    assert "case 2 (does not fail) did not fail" in text and "'rule four' not in the message" in text, text
+    assert "case 0" not in text and "case 4" not in text, text
+    with pytest.raises(AssertionError, match="name the rule"):
+        assert_named_error("x. Fix: y", ["Fix:"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -150,10 +263,14 @@ def test_claude_code_policy_refusals_at_vvv_show_no_value(tmp_path):
         ("url", {"claude_code_gateway_url": "http://evil.example\\.localhost:4000"},
          "claude_code policy 'gateway-url'", "backslash", []),
     ]
+    # What the role could touch: the managed-settings directory and the (absent) user's home.
+    probes = [FilesProbe(["/nonexistent/claude-code-must-not-be-created", "/home/nobody-here"], name="role paths")]
     for name, extra, message, fix_word, hidden in cases:
-        result = run_playbook(tmp_path, [_role_play(extra)], verbosity=3, name="policy-" + name)
+        with unchanged(probes, "policy case %s" % name):
+            result = run_playbook(tmp_path, [_role_play(extra)], verbosity=3, name="policy-" + name)
         assert result.rc != 0, result
-        assert message in result.output and fix_word in result.output, result
+        assert_named_error(result.output, [re.escape(message), re.escape(fix_word)], hidden=hidden,
+                           what="policy case %s" % name)
         assert "TASK [llmops.claude_gateway.claude_code : Refuse a profile that breaks the policy]" in result.output
         assert "Resolve the gateway tokens" not in result.output  # failed before anything else ran
         for value in hidden:

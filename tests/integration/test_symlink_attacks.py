@@ -9,12 +9,14 @@ or delete another file, and never show it in a diff.
 import json
 import os
 import pwd
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
 from ansible_runner import run_playbook
+from bad_input import FilesProbe, assert_named_error, unchanged
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacks need root to run the modules and an "
                                                           "unprivileged user to own the attacker's files")
@@ -50,22 +52,10 @@ def victim_dir(tmp_path, content, name="settings.json"):
     return directory, path
 
 
-def snapshot(path):
-    """The victim file's bytes, owner, mode and inode."""
-    info = os.lstat(path)
-    with open(path, "rb") as handle:
-        return handle.read(), info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode), info.st_ino
-
-
-def tree(root):
-    """Every entry under ``root`` (links not followed) with its type and owner."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(str(root)):
-        for name in dirnames + filenames:
-            full = os.path.join(dirpath, name)
-            info = os.lstat(full)
-            out[full] = (stat.S_IFMT(info.st_mode), info.st_uid)
-    return out
+def probes(victim, attacker_root):
+    """The victim file's (or directory's) bytes, owner, mode and inode, and every entry under the
+    attacker's directory (links not followed): nothing may change there when an attack is refused."""
+    return [FilesProbe([victim], name="victim"), FilesProbe([attacker_root], name="attacker's directories")]
 
 
 def play(tasks):
@@ -85,16 +75,11 @@ def runner_env_task(path, **extra):
     return {"name": "runner env", "llmops.claude_gateway.claude_code_runner_env": args}
 
 
-def assert_refused(run, path, link, victim, before, attacker_root, attacker_tree):
+def assert_refused(run, path, link):
     assert run.rc != 0, run
-    text = run.output
-    assert "refusing to" in text and str(path) in text, run
-    assert "symbolic link" in text and str(link) in text, run
-    assert "unsafe_path" in text, run
-    assert VICTIM_SECRET not in text and VICTIM_SECRET not in run.log, run
-    assert TOKEN not in text, run
-    assert snapshot(victim) == before, "the victim file changed"
-    assert tree(attacker_root) == attacker_tree, "a file appeared or changed in the attacker's directories"
+    assert_named_error(run.output, ["refusing to", re.escape(str(path)), "symbolic link", re.escape(str(link)),
+                                    "unsafe_path"], hidden=[VICTIM_SECRET, TOKEN], what="attack on %s" % path)
+    assert VICTIM_SECRET not in run.log, run
 
 
 @pytest.fixture
@@ -115,9 +100,9 @@ def test_a_settings_file_link_to_a_root_file(tmp_path, home):
     link = home / ".claude" / "settings.json"
     os.symlink(str(victim), str(link))
     os.lchown(str(link), *attacker())
-    before, attacker_tree = snapshot(victim), tree(home)
-    run = run_playbook(tmp_path, play([settings_task(link, owner=ATTACKER, mode="0600")]))
-    assert_refused(run, link, link, victim, before, home, attacker_tree)
+    with unchanged(probes(victim, home), "the refused attack"):
+        run = run_playbook(tmp_path, play([settings_task(link, owner=ATTACKER, mode="0600")]))
+    assert_refused(run, link, link)
 
 
 def test_b_claude_dir_link_to_a_root_only_dir_with_parent_mode(tmp_path, home):
@@ -126,9 +111,9 @@ def test_b_claude_dir_link_to_a_root_only_dir_with_parent_mode(tmp_path, home):
     link = home / ".claude"
     os.symlink(str(directory), str(link))
     os.lchown(str(link), *attacker())
-    before, attacker_tree = snapshot(victim), tree(home)
-    run = run_playbook(tmp_path, play([settings_task(link / "settings.json", owner=ATTACKER, parent_mode="0700")]))
-    assert_refused(run, link / "settings.json", link, victim, before, home, attacker_tree)
+    with unchanged(probes(directory, home), "the refused attack"):  # the directory's mode and owner too
+        run = run_playbook(tmp_path, play([settings_task(link / "settings.json", owner=ATTACKER, parent_mode="0700")]))
+    assert_refused(run, link / "settings.json", link)
     assert stat.S_IMODE(os.stat(str(directory)).st_mode) == 0o700 and os.stat(str(directory)).st_uid == 0
 
 
@@ -142,9 +127,9 @@ def test_c_link_in_a_parent_directory_the_user_controls(tmp_path, home):
     os.symlink(str(directory), str(link))
     os.lchown(str(link), *attacker())
     path = link / ".claude" / "settings.json"
-    before, attacker_tree = snapshot(victim), tree(home)
-    run = run_playbook(tmp_path, play([settings_task(path, owner=ATTACKER)]))
-    assert_refused(run, path, link, victim, before, home, attacker_tree)
+    with unchanged(probes(victim, home), "the refused attack"):
+        run = run_playbook(tmp_path, play([settings_task(path, owner=ATTACKER)]))
+    assert_refused(run, path, link)
 
 
 def test_d_runner_env_link_to_a_root_file(tmp_path):
@@ -154,9 +139,9 @@ def test_d_runner_env_link_to_a_root_file(tmp_path):
     link = runner / ".env"
     os.symlink(str(victim), str(link))
     os.lchown(str(link), *attacker())
-    before, attacker_tree = snapshot(victim), tree(runner)
-    run = run_playbook(tmp_path, play([runner_env_task(link, owner=ATTACKER, mode="0600")]))
-    assert_refused(run, link, link, victim, before, runner, attacker_tree)
+    with unchanged(probes(victim, runner), "the refused attack"):
+        run = run_playbook(tmp_path, play([runner_env_task(link, owner=ATTACKER, mode="0600")]))
+    assert_refused(run, link, link)
 
 
 @pytest.mark.parametrize("module", ["settings", "runner_env"])
@@ -170,10 +155,10 @@ def test_e_absent_through_a_link(tmp_path, home, module):
     link = home / ".claude" / ("settings.json" if module == "settings" else ".env")
     os.symlink(str(victim), str(link))
     os.lchown(str(link), *attacker())
-    before, attacker_tree = snapshot(victim), tree(home)
     task = settings_task(link, state="absent") if module == "settings" else runner_env_task(link, state="absent")
-    run = run_playbook(tmp_path, play([task]))
-    assert_refused(run, link, link, victim, before, home, attacker_tree)
+    with unchanged(probes(victim, home), "the refused attack"):
+        run = run_playbook(tmp_path, play([task]))
+    assert_refused(run, link, link)
 
 
 @pytest.mark.parametrize("module", ["settings", "runner_env"])
@@ -184,10 +169,10 @@ def test_f_check_diff_through_a_link_shows_nothing(tmp_path, home, module):
     link = home / ".claude" / ("settings.json" if module == "settings" else ".env")
     os.symlink(str(victim), str(link))
     os.lchown(str(link), *attacker())
-    before, attacker_tree = snapshot(victim), tree(home)
     task = settings_task(link, owner=ATTACKER) if module == "settings" else runner_env_task(link, owner=ATTACKER)
-    run = run_playbook(tmp_path, play([task]), check=True)
-    assert_refused(run, link, link, victim, before, home, attacker_tree)
+    with unchanged(probes(victim, home), "the refused attack"):
+        run = run_playbook(tmp_path, play([task]), check=True)
+    assert_refused(run, link, link)
 
 
 def test_hard_link_in_a_user_directory_is_refused(tmp_path):
@@ -196,10 +181,10 @@ def test_hard_link_in_a_user_directory_is_refused(tmp_path):
     owned_by_attacker(str(runner), 0o755)
     victim = victim_dir(tmp_path, "GH_PAT=%s\n" % VICTIM_SECRET, name="db.env")[1]
     os.link(str(victim), str(runner / ".env"))  # as root: the kernel stops a user doing it, not every kernel
-    before, attacker_tree = snapshot(victim), tree(runner)
-    run = run_playbook(tmp_path, play([runner_env_task(runner / ".env", owner=ATTACKER, mode="0600")]))
-    assert run.rc != 0 and "hard link" in run.output and "unsafe_path" in run.output, run
-    assert VICTIM_SECRET not in run.output and snapshot(victim) == before and tree(runner) == attacker_tree
+    with unchanged(probes(victim, runner), "the refused attack"):
+        run = run_playbook(tmp_path, play([runner_env_task(runner / ".env", owner=ATTACKER, mode="0600")]))
+    assert run.rc != 0, run
+    assert_named_error(run.output, ["hard link", "unsafe_path"], hidden=[VICTIM_SECRET, TOKEN], what="hard link")
 
 
 def test_trusted_root_symlink_is_followed(tmp_path):
@@ -243,5 +228,5 @@ def test_normal_user_dir_works_and_is_idempotent(tmp_path, home):
     assert second.rc == 0 and "changed=0" in second.output, second
     check = run_playbook(tmp_path, play(tasks), name="check", check=True)
     assert check.rc == 0 and "changed=0" in check.output and TOKEN not in check.output, check
-    leftovers = [p for p in tree(home) if os.path.basename(p).startswith(".settings.json.")]
-    assert not leftovers and not [p for p in tree(runner) if os.path.basename(p).startswith("..env.")]
+    leftovers = [p for p in FilesProbe([home]).snapshot() if os.path.basename(p).startswith(".settings.json.")]
+    assert not leftovers and not [p for p in FilesProbe([runner]).snapshot() if os.path.basename(p).startswith("..env.")]

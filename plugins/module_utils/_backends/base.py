@@ -23,6 +23,7 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
 )
 
 RETIRE_MODES = ("disable", "destroy")
+MAX_BACKOFF = 10.0  # seconds: the longest wait between two attempts, however many retries are allowed
 
 
 class Secret(object):
@@ -156,7 +157,12 @@ class SecretBackend(object):
                 if not exc.transient or attempt >= self.retries:
                     raise
             attempt += 1
-            time.sleep(self.backoff * (2 ** (attempt - 1)))
+            time.sleep(self.backoff_delay(attempt))
+
+    def backoff_delay(self, attempt):
+        """Seconds to wait before retry number ``attempt`` (1, 2, ...): doubling from ``retry_backoff``,
+        at most MAX_BACKOFF."""
+        return min(self.backoff * (2 ** (attempt - 1)), MAX_BACKOFF)
 
     def check_ref(self, ref):
         """Refuse reference options this store does not understand."""
