@@ -15,7 +15,10 @@ deps:
 	@bash tests/bootstrap.sh
 
 ## Everything CI runs, in order of cost.
-test: deps unit integration docs lint sanity molecule
+test: deps unit integration docs lint sanity molecule demo-test
+# Under `make test` a missing server or tool (OpenBao, moto, drongo, LiteLLM) fails its tests instead of
+# skipping them (tests/integration/conftest.py); CI=true does the same.
+test: export CLAUDE_GATEWAY_TESTS_REQUIRE_SERVERS := 1
 
 unit: deps
 	$(PYTEST) -q tests/unit
@@ -65,8 +68,8 @@ wheelhouse: deps
 molecule: image wheelhouse
 	set -e; for s in $(MOLECULE_SCENARIOS); do $(BIN)/molecule test -s $$s; done
 
-# The scenarios that install LiteLLM need the wheelhouse; the others only the image.
-molecule-litellm molecule-fleet: wheelhouse
+# The litellm scenario installs LiteLLM from the wheelhouse (fleet from PyPI); the others need only the image.
+molecule-litellm: wheelhouse
 
 molecule-%: image
 	$(BIN)/molecule test -s $*
@@ -78,6 +81,16 @@ bench: deps
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/backends.py
 
+## Mutation testing (docs/testing.md, "Mutation score"): not part of `make test`. Mutates a copy of the
+## tree (.cache/mutants/tree) and runs the unit tests that load each file; results in tests/mutants/results.json,
+## table in docs/testing.md. MUTANTS_FILES="a.py b.py" picks files, MUTANTS_SURVIVORS=1 re-runs only the survivors.
+.PHONY: mutants
+MUTANTS_FILES ?=
+mutants: deps
+	$(BIN)/pip install -q -r tests/mutants/requirements.txt
+	nice -n 10 $(BIN)/python tests/mutants/run.py $(if $(filter 1,$(MUTANTS_SURVIVORS)),--survivors) $(MUTANTS_FILES)
+	$(BIN)/python tests/mutants/report.py
+
 ## The demo (docs/demo.md): store -> gateway -> Claude Code profile -> verify, all on this machine with the
 ## embedded local store. Without systemd as PID 1 the gateway runs in a podman container from the test image.
 .PHONY: demo
@@ -88,3 +101,10 @@ demo: deps $(DEMO_NEEDS)
 	ANSIBLE_CONNECTION_PLUGINS=$(ROOT)/tests/containers/connection_plugins \
 	$(BIN)/ansible-playbook llmops.claude_gateway.demo -e demo_dir=$(DEMO_DIR) \
 	  -e demo_container_connection=podman_nsenter $(DEMO_ARGS)
+
+# The demo as a test (after molecule in `make test`: image and wheelhouse are warm): `make demo` in
+# .cache/demo-test with its own container, then the curl it prints (200 with the mock model's reply) and the
+# same with a wrong token (401); removes the container at the end. tests/check_demo.py --twice adds a second run.
+.PHONY: demo-test
+demo-test: deps image wheelhouse
+	$(BIN)/python tests/check_demo.py $(DEMO_TEST_ARGS)

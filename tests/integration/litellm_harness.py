@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Start the fake Bedrock/Vertex upstreams and a real LiteLLM proxy on free 127.0.0.1 ports.
+"""Start the fake Bedrock/Vertex/Anthropic upstreams and a real LiteLLM proxy on free 127.0.0.1 ports.
 
 Used by test_litellm_gateway.py (no conftest magic). LiteLLM comes from
 $LITELLM_BIN, else .cache/litellm-venv/bin/litellm (see find_litellm()).
@@ -31,6 +31,7 @@ BEDROCK_CATCHALL_MODEL = "anthropic.claude-sonnet-4-20250514-v1:0"
 VERTEX_MODEL = "claude-sonnet-4@20250514"
 VERTEX_PROJECT = "gw-test-project"
 VERTEX_LOCATION = "us-east5"
+ANTHROPIC_MODEL = "claude-sonnet-4-20250514"
 
 CONFIG_TEMPLATE = """\
 # Rendered by the test harness; the role renders the same shape.
@@ -49,6 +50,12 @@ model_list:
       vertex_location: {vertex_location}
       vertex_credentials: {vertex_credentials}
       api_base: {vertex_url}
+  # provider: anthropic, as the role renders it: the gateway's own key from its environment.
+  - model_name: anthropic-sonnet
+    litellm_params:
+      model: anthropic/{anthropic_model}
+      api_key: os.environ/ANTHROPIC_API_KEY
+      api_base: {anthropic_url}
   - model_name: "claude-*"
     litellm_params:
       model: bedrock/{bedrock_catchall}
@@ -138,10 +145,10 @@ def http(method, url, body=None, headers=None, timeout=60):
 
 
 class Gateway:
-    """Two fakes + one LiteLLM proxy in a work directory; stop() ends all three."""
+    """Three fakes + one LiteLLM proxy in a work directory; stop() ends all four."""
 
     def __init__(self, workdir, litellm_bin, master_key, aws_key, aws_secret, registry_tokens,
-                 extra_models="", extra_env=None):
+                 extra_models="", extra_env=None, anthropic_key=None):
         self.workdir = workdir
         self.litellm_bin = litellm_bin
         self.master_key = master_key
@@ -149,6 +156,9 @@ class Gateway:
         self.registry = os.path.join(workdir, "token_registry.json")
         self.bedrock_log = os.path.join(workdir, "bedrock.jsonl")
         self.vertex_log = os.path.join(workdir, "vertex.jsonl")
+        self.anthropic_log = os.path.join(workdir, "anthropic.jsonl")
+        # The gateway's Anthropic API key: the fake Anthropic accepts only this one.
+        self.anthropic_key = anthropic_key or "sk-ant-api03-fake-" + os.urandom(18).hex()
         self.stdout_path = os.path.join(workdir, "litellm.stdout")
         self.stderr_path = os.path.join(workdir, "litellm.stderr")
         self.procs = []
@@ -165,6 +175,11 @@ class Gateway:
         self.procs.append(proc)
         proc, self.vertex_port = start_fake("fake_vertex.py", ["--sa-public-key", pub_path], self.vertex_log)
         self.procs.append(proc)
+        proc, self.anthropic_port = start_fake("fake_anthropic.py", [], self.anthropic_log,
+                                               env={"FAKE_ANTHROPIC_API_KEY": self.anthropic_key})
+        self.procs.append(proc)
+        urls = {"bedrock_url": "http://127.0.0.1:%d" % self.bedrock_port,
+                "anthropic_url": "http://127.0.0.1:%d" % self.anthropic_port}
         # LiteLLM mints Vertex access tokens at the SA's token_uri: the fake's /token.
         sa["token_uri"] = "http://127.0.0.1:%d/token" % self.vertex_port
         sa_path = os.path.join(self.workdir, "vertex-sa.json")
@@ -177,17 +192,17 @@ class Gateway:
         with open(self.config_path, "w") as handle:
             handle.write(CONFIG_TEMPLATE.format(
                 bedrock_model=BEDROCK_MODEL, bedrock_catchall=BEDROCK_CATCHALL_MODEL, region=AWS_REGION,
-                bedrock_url="http://127.0.0.1:%d" % self.bedrock_port,
                 vertex_model=VERTEX_MODEL, vertex_project=VERTEX_PROJECT, vertex_location=VERTEX_LOCATION,
                 vertex_credentials=sa_path, vertex_url="http://127.0.0.1:%d" % self.vertex_port,
-                extra_models=self.extra_models.format(bedrock_url="http://127.0.0.1:%d" % self.bedrock_port)))
+                anthropic_model=ANTHROPIC_MODEL, extra_models=self.extra_models.format(**urls), **urls))
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "GOOGLE_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LITELLM_", "GOOGLE_", "ANTHROPIC_"))}
         env.update({
             "LITELLM_MASTER_KEY": self.master_key,
             "AWS_ACCESS_KEY_ID": self.aws_key,
             "AWS_SECRET_ACCESS_KEY": self.aws_secret,
+            "ANTHROPIC_API_KEY": self.anthropic_key,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,

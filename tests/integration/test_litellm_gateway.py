@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A real LiteLLM proxy with the per-client token hook, routing to faithful fake Bedrock and
-Vertex upstreams that check the gateway's cloud credentials (SigV4, service-account JWT).
+"""A real LiteLLM proxy with the per-client token hook, routing to faithful fake Bedrock, Vertex and
+Anthropic upstreams that check the gateway's credentials (SigV4, service-account JWT, x-api-key).
 
 LiteLLM is started once for the module. It comes from $LITELLM_BIN or .cache/litellm-venv
 (python3 -m venv .cache/litellm-venv && .cache/litellm-venv/bin/pip install
@@ -42,6 +42,12 @@ WRONG_SECRET_MODEL = """\
       aws_access_key_id: os.environ/AWS_ACCESS_KEY_ID
       aws_secret_access_key: os.environ/AWS_SECRET_ACCESS_KEY
       aws_bedrock_runtime_endpoint: {bedrock_url}
+  - model_name: anthropic-wrong-key
+    litellm_params:
+      model: anthropic/claude-3-5-haiku-20241022
+      api_key: os.environ/WRONG_ANTHROPIC_API_KEY
+      api_base: {anthropic_url}
+      max_retries: 0
 """
 
 
@@ -53,6 +59,7 @@ T = {name: token(name) for name in ("alice", "alice_next", "bob", "carol", "dave
 MASTER = "sk-" + secrets.token_urlsafe(24)
 AWS_KEY, AWS_SECRET = "AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30)
 WRONG_SECRET = secrets.token_urlsafe(30)
+ANTHROPIC_KEY, WRONG_ANTHROPIC_KEY = "sk-ant-api03-" + secrets.token_urlsafe(30), "sk-ant-api03-" + secrets.token_urlsafe(30)
 TIMINGS = {}
 # GATEWAY_TEST_LITELLM_LOG=DEBUG runs LiteLLM at DEBUG: a stricter "no secret in the output" check
 # (passes with 1.108.7); the default keeps production logging so the timings mean something.
@@ -65,7 +72,7 @@ def reg(name, client, models=None, expires=None):
 
 
 BASE_REGISTRY = [
-    reg("alice", "alice", ["claude-*", "bedrock-*", "vertex-*"]),
+    reg("alice", "alice", ["claude-*", "bedrock-*", "vertex-*", "anthropic-*"]),
     reg("bob", "bob", ["bedrock-sonnet"]),
     reg("carol", "carol", [], "2020-01-01T00:00:00Z"),
     reg("dave", "dave"),
@@ -74,15 +81,17 @@ BASE_REGISTRY = [
 
 
 @pytest.fixture(scope="module")
-def gw(tmp_path_factory, request):
+def gw(tmp_path_factory, request, require_dependency):
     litellm_bin = harness.find_litellm()
     if litellm_bin is None:
-        if os.environ.get("LITELLM_BIN") or os.environ.get("CI"):
+        if os.environ.get("LITELLM_BIN"):
             pytest.fail("LiteLLM not found at LITELLM_BIN=%s: run `make litellm-venv`" % os.environ.get("LITELLM_BIN"))
-        pytest.skip("no LiteLLM: set LITELLM_BIN or create .cache/litellm-venv (see module docstring)")
+        require_dependency("LiteLLM (LITELLM_BIN or .cache/litellm-venv)", "run `make litellm-venv` (see module docstring)")
     gateway = harness.Gateway(str(tmp_path_factory.mktemp("gateway")), litellm_bin, MASTER, AWS_KEY,
                               AWS_SECRET, BASE_REGISTRY, extra_models=WRONG_SECRET_MODEL,
-                              extra_env=dict(LOG_ENV, WRONG_AWS_SECRET_ACCESS_KEY=WRONG_SECRET))
+                              extra_env=dict(LOG_ENV, WRONG_AWS_SECRET_ACCESS_KEY=WRONG_SECRET,
+                                             WRONG_ANTHROPIC_API_KEY=WRONG_ANTHROPIC_KEY),
+                              anthropic_key=ANTHROPIC_KEY)
     try:
         gateway.start()
         TIMINGS["litellm start to /health/liveliness 200 (s)"] = round(gateway.start_seconds, 2)
@@ -192,6 +201,64 @@ def test_fakes_refuse_bad_cloud_credentials(gw):
                        for r in new), new
 
 
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+ANTHROPIC_MARKER = "fake-anthropic:%s:key-ok" % harness.ANTHROPIC_MODEL
+
+
+@pytest.mark.parametrize("header", ["bearer", "x-api-key"])
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_anthropic_deployment_sends_the_gateway_key_not_the_client_token(gw, stream, header):
+    # provider: anthropic: the client's token opens the gateway; the upstream sees only the gateway's key.
+    seen = len(gw.read_log(gw.anthropic_log))
+    status, raw, _ignored = messages(gw, T["alice"], "anthropic-sonnet", stream, header=header)
+    assert status == 200, raw[:500]
+    if stream:
+        text, types = sse_text(raw)
+        assert types[0] == "message_start" and types[-1] == "message_stop", types
+    else:
+        text = "".join(part["text"] for part in json.loads(raw)["content"])
+    assert text.startswith(ANTHROPIC_MARKER + " reply-to:ping from test"), text
+    new = gw.read_log(gw.anthropic_log)[seen:]
+    assert len(new) == 1 and new[0]["status"] == 200 and new[0]["stream"] is stream, new
+    assert new[0]["key_valid"] is True and new[0]["path"].startswith("/v1/messages")
+    sent = new[0]["header_sha256"]
+    assert sent["x-api-key"] == sha(ANTHROPIC_KEY)
+    client = {sha(T["alice"]), sha("Bearer " + T["alice"])}
+    assert not client & set(sent.values()), "the client's token reached the Anthropic upstream"
+
+
+def test_anthropic_count_tokens(gw):
+    seen = len(gw.read_log(gw.anthropic_log))
+    status, _ignored, raw = harness.http("POST", gw.url + "/v1/messages/count_tokens?beta=true", {
+        "model": "anthropic-sonnet", "messages": [{"role": "user", "content": "count me"}]},
+        {"Authorization": "Bearer " + T["alice"], "anthropic-version": "2023-06-01"})
+    assert status == 200, raw[:300]
+    assert json.loads(raw)["input_tokens"] > 0
+    new = gw.read_log(gw.anthropic_log)[seen:]
+    assert new and new[-1]["kind"] == "count-tokens" and new[-1]["key_valid"] is True, new
+
+
+def test_wrong_gateway_anthropic_key_is_refused_by_the_upstream(gw):
+    seen = len(gw.read_log(gw.anthropic_log))
+    status, raw, _ignored = messages(gw, T["alice"], "anthropic-wrong-key")
+    # The gateway let the client in (its audit line says allowed) and relays the upstream's refusal.
+    assert status == 401 and "invalid x-api-key" in error_message(raw), raw[:300]
+    assert ("claude_gateway_audit result=allowed status=200 client=alice team=team-alice method=POST "
+            "route=/v1/messages model=anthropic-wrong-key reason=ok") in audit_lines(gw)
+    new = gw.read_log(gw.anthropic_log)[seen:]
+    assert new and all(r["key_valid"] is False and r["status"] == 401 and
+                       r["header_sha256"].get("x-api-key") == sha(WRONG_ANTHROPIC_KEY) for r in new), new
+    # The fake itself: no key, or the client's token, is refused too.
+    url = "http://127.0.0.1:%d/v1/messages" % gw.anthropic_port
+    body = {"model": harness.ANTHROPIC_MODEL, "max_tokens": 8, "messages": [{"role": "user", "content": "x"}]}
+    for headers in ({}, {"x-api-key": T["alice"]}, {"Authorization": "Bearer " + ANTHROPIC_KEY}):
+        status, _ignored, raw = harness.http("POST", url, body, dict(headers, **{"anthropic-version": "2023-06-01"}))
+        assert status == 401 and json.loads(raw)["error"]["type"] == "authentication_error", headers
+
+
 def test_x_api_key_header_works(gw):
     status, raw, _ignored = messages(gw, T["alice"], "bedrock-sonnet", header="x-api-key")
     assert status == 200, raw[:300]
@@ -278,7 +345,7 @@ OPUS_ID = "anthropic.claude-opus-4-1-20250805-v1:0"
 
 
 def upstream_counts(gw):
-    return len(gw.read_log(gw.bedrock_log)), len(gw.read_log(gw.vertex_log))
+    return len(gw.read_log(gw.bedrock_log)), len(gw.read_log(gw.vertex_log)), len(gw.read_log(gw.anthropic_log))
 
 
 def audit_lines(gw):
@@ -480,7 +547,8 @@ def test_no_secret_in_litellm_output(gw):
     if LOG_ENV.get("LITELLM_LOG") == "DEBUG":
         assert "DEBUG" in output and "bedrock-sonnet" in output
     for name, value in list(T.items()) + [("master", MASTER), ("aws secret", AWS_SECRET),
-                                          ("wrong aws secret", WRONG_SECRET)]:
+                                          ("wrong aws secret", WRONG_SECRET), ("anthropic key", ANTHROPIC_KEY),
+                                          ("wrong anthropic key", WRONG_ANTHROPIC_KEY)]:
         assert value not in output, "%s leaked into LiteLLM output" % name
     audit = [line for line in output.splitlines() if line.startswith("claude_gateway_audit ")]
     assert len(audit) > 20

@@ -2,7 +2,8 @@
 # Copyright: (c) 2025, llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fakes must be faithful: a botocore-signed request passes the fake Bedrock's SigV4
-check and any tampering fails; the fake Vertex verifies RS256 JWTs like Google does."""
+check and any tampering fails; the fake Vertex verifies RS256 JWTs like Google does; the fake
+Anthropic answers only its own x-api-key."""
 
 import base64
 import binascii
@@ -16,7 +17,9 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fakes"))
+import fake_anthropic  # noqa: E402
 import fake_bedrock  # noqa: E402
+import fakecommon  # noqa: E402
 import fake_vertex  # noqa: E402
 
 botocore = pytest.importorskip("botocore")
@@ -193,3 +196,72 @@ def test_vertex_pem_public_key(tmp_path):
     loaded = fake_vertex.load_public_key(str(path))
     nums = key.public_key().public_numbers()
     assert (loaded["n"], loaded["e"]) == (nums.n, nums.e)
+
+
+# --- Anthropic: x-api-key ------------------------------------------------------------------------
+
+@pytest.fixture
+def anthropic(tmp_path):
+    import threading
+    from http.server import ThreadingHTTPServer
+    server = ThreadingHTTPServer(("127.0.0.1", 0), fake_anthropic.AnthropicHandler)
+    server.daemon_threads = True
+    server.api_key = "sk-ant-unit-" + "k" * 20
+    server.log = fakecommon.JsonLog(str(tmp_path / "anthropic.jsonl"))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, "http://127.0.0.1:%d" % server.server_address[1], tmp_path / "anthropic.jsonl"
+    server.shutdown()
+    server.server_close()
+
+
+def _post(url, body, headers):
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers=dict(headers, **{"content-type": "application/json"}))
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.headers.get("content-type"), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("content-type"), err.read()
+
+
+def test_anthropic_fake_answers_only_its_key(anthropic):
+    server, url, log = anthropic
+    body = {"model": "claude-x", "max_tokens": 8, "messages": [{"role": "user", "content": "hello"}]}
+    good = {"x-api-key": server.api_key, "anthropic-version": "2023-06-01"}
+    status, _ignored, raw = _post(url + "/v1/messages", body, good)
+    assert status == 200
+    assert json.loads(raw)["content"][0]["text"] == "fake-anthropic:claude-x:key-ok reply-to:hello"
+    status, ctype, raw = _post(url + "/v1/messages", dict(body, stream=True), good)
+    assert status == 200 and ctype == "text/event-stream"
+    events = [json.loads(line[5:]) for line in raw.decode().splitlines() if line.startswith("data:")]
+    assert events[0]["type"] == "message_start" and events[-1]["type"] == "message_stop"
+    assert "".join(e["delta"]["text"] for e in events if e["type"] == "content_block_delta").startswith(
+        "fake-anthropic:claude-x:key-ok")
+    status, _ignored, raw = _post(url + "/v1/messages/count_tokens", {"model": "claude-x", "messages": body["messages"]}, good)
+    assert status == 200 and json.loads(raw)["input_tokens"] > 0
+    # Wrong key, no key, the key as a bearer token: 401 with the API's error shape.
+    for headers in ({"x-api-key": server.api_key + "x"}, {},
+                    {"authorization": "Bearer " + server.api_key}):
+        status, _ignored, raw = _post(url + "/v1/messages", body, dict(headers, **{"anthropic-version": "2023-06-01"}))
+        assert status == 401, headers
+        assert json.loads(raw)["error"]["type"] == "authentication_error"
+    # Right key, but no anthropic-version header or no max_tokens: 400 like the real API.
+    status, _ignored, raw = _post(url + "/v1/messages", body, {"x-api-key": server.api_key})
+    assert status == 400 and "anthropic-version" in json.loads(raw)["error"]["message"]
+    status, _ignored, raw = _post(url + "/v1/messages", {"model": "m", "messages": body["messages"]}, good)
+    assert status == 400 and "max_tokens" in json.loads(raw)["error"]["message"]
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["status"] for r in records] == [200, 200, 200, 401, 401, 401, 400, 400]
+    assert [r["key_valid"] for r in records] == [True] * 3 + [False] * 3 + [True] * 2
+    assert records[0]["header_sha256"]["x-api-key"] == fake_anthropic.sha256(server.api_key)
+    assert server.api_key not in log.read_text()  # hashes only, never a credential
+
+
+def test_anthropic_key_check_is_exact():
+    assert fake_anthropic.key_ok([("X-Api-Key", "k1")], "k1")
+    assert not fake_anthropic.key_ok([("x-api-key", "k1"), ("x-api-key", "k1")], "k1")  # repeated
+    assert not fake_anthropic.key_ok([("x-api-key", "k1 ")], "k1")
+    assert not fake_anthropic.key_ok([], "k1")
