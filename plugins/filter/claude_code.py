@@ -68,6 +68,14 @@ def claude_code_resolve_tokens(reads, users=None, token=None, token_ref=None, st
 
     out = {"error": None, "shared": None, "users": []}
     try:
+        # The policy (evaluate) refuses these first; checked again here, where the values are picked.
+        if token is not None and token_ref:
+            raise PolicyError("token-source", "both claude_code_token and claude_code_token_ref are set",
+                              "give the token as a value or as a store reference, not both")
+        for user in users or []:
+            if user.get("token") is not None and user.get("token_ref"):
+                raise PolicyError("token-source", "user %s has both token and token_ref" % user.get("name"),
+                                  "give the token as a value or as a store reference, not both")
         shared = token if token is not None else (lookup(token_ref, "claude_code_token_ref") if token_ref else None)
         if shared is not None:
             check_token(shared, "claude_code_token" if token is not None else "claude_code_token_ref")

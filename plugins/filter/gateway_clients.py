@@ -63,6 +63,45 @@ def _expires(value, where):
     return to_text(value)
 
 
+def _check_user_token_source(user, host):
+    """Under the playbooks a user's token is the secret <prefix>client-<client> of its client (its own with
+    `client`, else the host's): a token value or store reference in the entry would be silently unused."""
+    given = [key for key in ("token", "token_ref") if user.get(key) not in (None, "", {})]
+    if len(given) > 1:
+        raise AnsibleFilterError(
+            "gateway_clients: user %s on host %s has both token and token_ref. Fix: give the token as a value "
+            "or as a store reference, not both (and with the playbooks, neither: see below)" % (user["name"], host))
+    if given and user.get("client") not in (None, ""):
+        raise AnsibleFilterError(
+            "gateway_clients: user %s on host %s has client %r and also %s; a client's token is the secret the "
+            "playbooks create for it, so %s would never be used. Fix: remove %s"
+            % (user["name"], host, user["client"], given[0], given[0], given[0]))
+    if given:
+        raise AnsibleFilterError(
+            "gateway_clients: user %s on host %s has %s but no client; the playbooks give this user the host's "
+            "client token, so %s would never be used. Fix: remove %s (the user shares the host's token), or set "
+            "client for a token of the user's own" % (user["name"], host, given[0], given[0], given[0]))
+
+
+# Fields a client shared by several hosts must have the same everywhere (one token, one registry entry):
+# key in the entry, name in the error message, how to compare.
+_SHARED_FIELDS = (
+    ("team", "team", lambda v: v),
+    ("models", "models", lambda v: sorted(set(v))),
+    ("expires", "expiry (expires)", lambda v: v),
+    ("prefix", "token prefix (claude_gateway_secret_prefix)", lambda v: v),
+)
+
+
+def _check_same_client(first, entry):
+    diffs = ["%s %r on host %s but %r on host %s" % (label, first[key], first["host"], entry[key], entry["host"])
+             for key, label, norm in _SHARED_FIELDS if norm(first[key]) != norm(entry[key])]
+    if diffs:
+        raise AnsibleFilterError(
+            "gateway_clients: client %s has %s. Fix: give the client the same team, models, expiry and token "
+            "prefix on every host, or use different client names" % (entry["client"], "; ".join(diffs)))
+
+
 def gateway_clients(groups, hostvars):
     """One entry per (host, client): {client, team, models, host, user, kind, expires, secret}."""
     if not isinstance(groups, dict):
@@ -94,6 +133,7 @@ def gateway_clients(groups, hostvars):
             if not isinstance(user, dict) or not user.get("name"):
                 raise AnsibleFilterError(
                     "gateway_clients: every claude_code_users entry of host %s needs a name" % host)
+            _check_user_token_source(user, host)
             if user.get("client") in (None, ""):
                 shared = True
                 continue
@@ -113,16 +153,10 @@ def gateway_clients(groups, hostvars):
             entry["secret"] = "%sclient-%s" % (prefix, entry["client"])
             first = by_name.get(entry["client"])
             if first is None:
-                by_name[entry["client"]] = entry
-            else:
-                # The same client on several hosts shares one token and one registry entry, so it must
-                # be described the same way everywhere.
-                for key in ("team", "models", "expires", "secret"):
-                    if first[key] != entry[key]:
-                        raise AnsibleFilterError(
-                            "gateway_clients: client %s has %s %r on host %s but %r on host %s. Fix: give "
-                            "the client the same %s everywhere, or use different client names"
-                            % (entry["client"], key, first[key], first["host"], entry[key], host, key))
+                by_name[entry["client"]] = first = dict(entry, prefix=prefix)
+            # The same client on several hosts shares one token and one registry entry, so it must be
+            # described the same way everywhere.
+            _check_same_client(first, dict(entry, prefix=prefix))
             clients.append(entry)
     return clients
 

@@ -184,7 +184,7 @@ def check_token(token, what):
             raise PolicyError("token-provider-key", "the token for %s looks like %s, not a gateway token" % (what, kind),
                               "give clients a gateway token (llmops.claude_gateway.gateway_token); provider "
                               "credentials stay on the gateway")
-    if re.search(r"\s|[\"'\\]", token) or any(ord(c) < 32 for c in token):
+    if re.search(r"\s|[\"'\\]", token) or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in token):
         raise PolicyError("token-format", "the gateway token for %s contains whitespace, quotes or control "
                           "characters" % what, "check the stored value (a trailing newline?) or use 'field'")
 

@@ -211,6 +211,26 @@ def test_users_tokens():
     assert rule_of(ws(token=TOKEN, token_ref={"name": "x"})).rule == "token-source"
 
 
+@pytest.mark.parametrize("user", [
+    {"name": "alice", "token": TOKEN, "token_ref": {"name": "t/alice"}},
+    {"name": "alice", "token": "", "token_ref": {"name": "t/alice"}},
+])
+def test_user_token_and_token_ref_together_are_refused(user):
+    # With a shared token too, and as the second user: the per-user check is the only one that can refuse it.
+    err = rule_of(ws(token=TOKEN, users=[{"name": "bob"}, user]))
+    assert err.rule == "token-source" and "user alice has both token and token_ref" in str(err)
+    from ansible_collections.llmops.claude_gateway.plugins.filter.claude_code import claude_code_resolve_tokens
+    out = claude_code_resolve_tokens([{"item": {"name": "t/alice"}, "value": TOKEN}], [{"name": "bob"}, user], TOKEN)
+    assert "claude_code policy 'token-source'" in out["error"] and "user alice has both" in out["error"]
+    assert out["users"] == [] and out["shared"] is None
+
+
+def test_shared_token_and_token_ref_together_are_refused_when_resolving():
+    from ansible_collections.llmops.claude_gateway.plugins.filter.claude_code import claude_code_resolve_tokens
+    out = claude_code_resolve_tokens([{"item": {"name": "t/s"}, "value": TOKEN}], [{"name": "bob"}], TOKEN, {"name": "t/s"})
+    assert "claude_code policy 'token-source'" in out["error"] and "claude_code_token_ref" in out["error"]
+
+
 def test_runner_needs_token_and_location():
     base = {"client": "gitlab_runner", "gateway_url": "https://gw", "gitlab_runner_name": "r1"}
     assert rule_of(base).rule == "token-missing"

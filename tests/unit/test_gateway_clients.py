@@ -147,3 +147,78 @@ def test_litellm_tokens_one_per_client_with_store_references():
     out = gateway_litellm_tokens(clients, store, None, extra)
     assert out[-1]["token"] == {"backend": "vault", "vault_url": "https://v:8200",
                                 "name": "claude-gateway-client-alice", "version": "1"}
+
+
+# A client shared by two hosts has one token and one registry entry: every field must agree, and the error
+# names the client, both hosts and the differing field (each field is checked on its own: a mutation that
+# drops one comparison fails its case).
+def _two_hosts(ws1, ws2, host1=None, host2=None):
+    hv = {"ws1": dict(host1 or {}, claude_code_users=[dict({"name": "alice", "client": "alice"}, **ws1)]),
+          "ws2": dict(host2 or {}, claude_code_users=[dict({"name": "alice", "client": "alice"}, **ws2)])}
+    return run({"workstations": ["ws1", "ws2"]}, hv)
+
+
+@pytest.mark.parametrize("ws1, ws2, host1, host2, match", [
+    ({"models": ["claude-*"]}, {"models": ["*"]}, None, None,
+     r"client alice has models \['claude-\*'\] on host ws1 but \['\*'\] on host ws2\. Fix"),
+    ({}, {}, {"claude_gateway_models": ["claude-*"]}, None,
+     r"client alice has models \['claude-\*'\] on host ws1 but \['\*'\] on host ws2"),
+    ({"expires": "2027-01-01T00:00:00Z"}, {}, None, None,
+     r"client alice has expiry \(expires\) '2027-01-01T00:00:00Z' on host ws1 but None on host ws2"),
+    ({}, {}, None, {"claude_gateway_expires": "2027-06-30"},
+     r"client alice has expiry \(expires\) None on host ws1 but '2027-06-30' on host ws2"),
+    ({}, {}, {"claude_gateway_secret_prefix": "acme-"}, None,
+     r"client alice has token prefix \(claude_gateway_secret_prefix\) 'acme-' on host ws1 but 'claude-gateway-' on host ws2"),
+    ({"team": "a"}, {"team": "b"}, None, None, r"client alice has team 'a' on host ws1 but 'b' on host ws2"),
+])
+def test_same_client_with_a_different_field_is_refused(ws1, ws2, host1, host2, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        _two_hosts(ws1, ws2, host1, host2)
+
+
+def test_same_client_every_differing_field_is_named():
+    with pytest.raises(AnsibleFilterError) as err:
+        _two_hosts({"team": "a", "models": ["x"]}, {"team": "b", "models": ["y"], "expires": "2027-01-01"})
+    assert "team 'a' on host ws1 but 'b' on host ws2" in str(err.value)
+    assert "models ['x'] on host ws1 but ['y'] on host ws2" in str(err.value)
+    assert "expiry (expires) None on host ws1 but '2027-01-01' on host ws2" in str(err.value)
+
+
+def test_same_client_host_client_on_two_hosts_with_different_prefix_is_refused():
+    hv = {"r1": {"claude_gateway_client": "ci", "claude_gateway_secret_prefix": "a-"},
+          "r2": {"claude_gateway_client": "ci"}}
+    with pytest.raises(AnsibleFilterError, match=r"client ci has token prefix .* 'a-' on host r1 but 'claude-gateway-' on host r2"):
+        run({"ci_runners": ["r1", "r2"]}, hv)
+
+
+def test_same_client_same_models_in_another_order_is_one_client():
+    out = _two_hosts({"models": ["a-*", "b-*"]}, {"models": ["b-*", "a-*", "a-*"]})
+    assert [(c["client"], c["host"]) for c in out] == [("alice", "ws1"), ("alice", "ws2")]
+    assert out[0]["models"] == ["a-*", "b-*"]
+
+
+@pytest.mark.parametrize("user, match", [
+    ({"name": "bob", "token": "t" * 20, "token_ref": {"name": "x"}}, r"user bob on host ws1 has both token and token_ref"),
+    ({"name": "bob", "client": "bob", "token": "t" * 20, "token_ref": {"name": "x"}},
+     r"user bob on host ws1 has both token and token_ref"),
+    ({"name": "bob", "client": "bob", "token": "t" * 20}, r"user bob on host ws1 has client 'bob' and also token"),
+    ({"name": "bob", "client": "bob", "token_ref": {"name": "x"}}, r"user bob on host ws1 has client 'bob' and also token_ref"),
+])
+def test_user_with_two_token_sources_is_refused(user, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        run({"workstations": ["ws1"]}, {"ws1": {"claude_code_users": [{"name": "alice"}, user]}})
+
+
+@pytest.mark.parametrize("user, match", [
+    ({"name": "bob", "token": "t" * 20}, r"user bob on host ws1 has token but no client"),
+    ({"name": "bob", "token": None, "token_ref": {"name": "x"}}, r"user bob on host ws1 has token_ref but no client"),
+])
+def test_user_token_without_client_would_be_unused_and_is_refused(user, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        run({"workstations": ["ws1"]}, {"ws1": {"claude_code_users": [user]}})
+
+
+def test_user_entries_without_a_token_are_accepted():
+    out = run({"workstations": ["ws1"]}, {"ws1": {"claude_code_users": [
+        {"name": "a"}, {"name": "b", "token": None, "token_ref": None}, {"name": "c", "client": "c", "token_ref": {}}]}})
+    assert [(c["client"], c["user"]) for c in out] == [("ws1", None), ("c", "c")]
