@@ -107,9 +107,11 @@ def is_loopback_host(host):
     if _DOTTED_QUAD.match(host):
         labels = [int(x) for x in host.split(".")]
         return labels[0] == 127 and all(x <= 255 for x in labels)
-    if host.startswith("[") and host.endswith("]") or ":" in host:
+    if host.startswith("[") != host.endswith("]"):
+        return False  # a bracket without its pair is no address at all
+    if host.startswith("[") or ":" in host:
         try:
-            return ipaddress.IPv6Address(host.strip("[]")) == ipaddress.IPv6Address("::1")
+            return ipaddress.IPv6Address(host[1:-1] if host.startswith("[") else host) == ipaddress.IPv6Address("::1")
         except ValueError:
             return False
     return False

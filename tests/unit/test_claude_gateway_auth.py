@@ -613,3 +613,26 @@ def test_check_registry_cli(tmp_path):
     result = cli(str(tmp_path / "missing.json"))
     assert result.returncode == 1 and "missing.json" in result.stderr
     assert cli().returncode == 2  # usage
+
+
+# --- control characters in a presented token ---------------------------------------------------------
+
+@pytest.mark.parametrize("char", ["\x00", "\x01", "\x1b", "\x7f", "\x80", "\x9f", "\n", "\r", "\t"],
+                         ids=lambda c: "U+%04X" % ord(c))
+@pytest.mark.parametrize("where", ["middle", "after the first character"])
+def test_a_token_with_a_control_character_inside_is_refused(hook, char, where):
+    """Only the exact registered token matches: a control character inside it is an unknown token (401),
+    never a near match, and the refusal shows no part of the key."""
+    write(hook.registry_path, [entry(ALICE, "alice")])
+    middle = len(ALICE) // 2 if where == "middle" else 1
+    presented = ALICE[:middle] + char + ALICE[middle:]
+    message = refused(hook, presented, 401)
+    assert "unknown or was revoked" in message and presented not in message
+    assert call(hook, ALICE).user_id == "alice"
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x7f", "\x80"], ids=lambda c: "U+%04X" % ord(c))
+def test_a_token_with_a_trailing_control_character_is_refused(hook, char):
+    write(hook.registry_path, [entry(ALICE, "alice")])
+    assert "unknown or was revoked" in refused(hook, ALICE + char, 401)
+    assert "unknown or was revoked" in refused(hook, "", 401, headers={"x-api-key": ALICE + char})
