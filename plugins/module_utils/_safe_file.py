@@ -388,7 +388,7 @@ class SafePath(object):
             os.rename(tmp, name, src_dir_fd=self.dir_fd, dst_dir_fd=self.dir_fd)
             tmp = None
         except OSError as exc:
-            self._fail("cannot write %s: %s" % (_join(self.dir_display, name), os.strerror(exc.errno)), "io_error")
+            self._fail(os.strerror(exc.errno), "io_error")
         finally:
             _close(fd)
             if tmp is not None:
