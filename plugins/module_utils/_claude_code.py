@@ -132,11 +132,6 @@ def normalize_flag(name, value):
                       "set %s to 1 (or true/True), or leave it unset (false) to not set it" % name)
 
 
-def is_loopback(host):
-    """Loopback by the strict rule of module_utils/_url.py: localhost, 127.a.b.c (dotted quad) or ::1."""
-    return is_loopback_host(host)
-
-
 def check_gateway_url(url, allow_insecure_http=False):
     """Validate the gateway URL as Claude Code (Node's WHATWG URL) would read it; return (URL, warnings).
 

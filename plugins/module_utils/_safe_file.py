@@ -118,28 +118,26 @@ def parse_mode(value):
     return mode
 
 
-def resolve_user(value):
-    """uid of a user name or number; None stays None."""
+def _resolve_id(value, by_name, what):
+    """The id of a name or number (``by_name`` looks the name up); None stays None."""
     if value is None or value == "":
         return None
     try:
-        return pwd.getpwnam(str(value)).pw_uid
+        return by_name(str(value))
     except KeyError:
         if re.match(r"^\d+$", str(value)):
             return int(value)
-        raise ValueError("user %s does not exist on this host" % value)
+        raise ValueError("%s %s does not exist on this host" % (what, value))
+
+
+def resolve_user(value):
+    """uid of a user name or number; None stays None."""
+    return _resolve_id(value, lambda name: pwd.getpwnam(name).pw_uid, "user")
 
 
 def resolve_group(value):
     """gid of a group name or number; None stays None."""
-    if value is None or value == "":
-        return None
-    try:
-        return grp.getgrnam(str(value)).gr_gid
-    except KeyError:
-        if re.match(r"^\d+$", str(value)):
-            return int(value)
-        raise ValueError("group %s does not exist on this host" % value)
+    return _resolve_id(value, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 def _close(fd):

@@ -230,14 +230,19 @@ def test_anthropic_deployment_sends_the_gateway_key_not_the_client_token(gw, str
     assert not client & set(sent.values()), "the client's token reached the Anthropic upstream"
 
 
-def test_anthropic_count_tokens(gw):
-    seen = len(gw.read_log(gw.anthropic_log))
+def count_tokens(gw, model, upstream_log):
+    """Alice's count_tokens request for ``model``: it must answer a count; returns what the upstream logged."""
+    seen = len(gw.read_log(upstream_log))
     status, _ignored, raw = harness.http("POST", gw.url + "/v1/messages/count_tokens?beta=true", {
-        "model": "anthropic-sonnet", "messages": [{"role": "user", "content": "count me"}]},
+        "model": model, "messages": [{"role": "user", "content": "count me"}]},
         {"Authorization": "Bearer " + T["alice"], "anthropic-version": "2023-06-01"})
     assert status == 200, raw[:300]
     assert json.loads(raw)["input_tokens"] > 0
-    new = gw.read_log(gw.anthropic_log)[seen:]
+    return gw.read_log(upstream_log)[seen:]
+
+
+def test_anthropic_count_tokens(gw):
+    new = count_tokens(gw, "anthropic-sonnet", gw.anthropic_log)
     assert new and new[-1]["kind"] == "count-tokens" and new[-1]["key_valid"] is True, new
 
 
@@ -278,13 +283,7 @@ def test_openai_chat_completions_route_is_for_admins_only(gw):
 
 def test_count_tokens_reaches_bedrock(gw):
     # Claude Code calls this in interactive use; the claude-* route asks Bedrock's CountTokens.
-    seen = len(gw.read_log(gw.bedrock_log))
-    status, _ignored, raw = harness.http("POST", gw.url + "/v1/messages/count_tokens?beta=true", {
-        "model": "claude-opus-4-8", "messages": [{"role": "user", "content": "count me"}]},
-        {"Authorization": "Bearer " + T["alice"], "anthropic-version": "2023-06-01"})
-    assert status == 200, raw[:300]
-    assert json.loads(raw)["input_tokens"] > 0
-    new = [r for r in gw.read_log(gw.bedrock_log)[seen:] if "/count-tokens" in r["path"]]
+    new = [r for r in count_tokens(gw, "claude-opus-4-8", gw.bedrock_log) if "/count-tokens" in r["path"]]
     assert new and new[-1]["status"] == 200 and new[-1]["signature_valid"] is True, new
 
 

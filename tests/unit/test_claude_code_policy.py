@@ -16,9 +16,9 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code
     check_gateway_url,
     check_token,
     evaluate,
-    is_loopback,
     normalize_flag,
 )
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import is_loopback_host
 
 TOKEN = "gwt_0123456789abcdefABCDEF"
 
@@ -59,7 +59,7 @@ def test_flag_other_values_refused(value):
                                        ("10.0.0.1", False), ("127.1", False), ("[::ffff:127.0.0.1]", False),
                                        ("localhost.example.com", False), ("gateway", False), ("", False)])
 def test_loopback(host, loop):
-    assert is_loopback(host) is loop
+    assert is_loopback_host(host) is loop
 
 
 def test_url_https_and_trailing_slash():

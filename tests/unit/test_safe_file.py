@@ -52,6 +52,10 @@ def read(path, action="write"):
     return SafePath(str(path), action).read()
 
 
+class Failed(AssertionError):
+    """FakeModule.fail_json was called; the argument is the module result."""
+
+
 class FakeModule(object):
     """What ManagedFile uses of AnsibleModule."""
 
@@ -61,7 +65,7 @@ class FakeModule(object):
         self.check_mode = check_mode
 
     def fail_json(self, **result):
-        raise AssertionError(result)
+        raise Failed(result)
 
 
 # ---------------------------------------------------------------- links
@@ -277,8 +281,9 @@ def test_parse_mode():
 
 # ---------------------------------------------------------------- ManagedFile (what the modules run)
 def managed(path, **params):
+    """A ManagedFile for ``path`` as a module with ``params`` builds it, and the module result it fills."""
     result = {}
-    module = FakeModule(**params)
+    module = FakeModule(path=str(path), **params)
     return ManagedFile(module, str(path), result, "write"), result
 
 

@@ -14,6 +14,8 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._safe_file i
     resolve_user,
 )
 
+from .test_safe_file import ROOT_ONLY, Failed, managed
+
 UNUSED_ID = 54321  # no user or group has it on the test machines
 
 
@@ -70,8 +72,6 @@ def test_trusted_directories():
 
 
 # --- owners and modes set through descriptors ------------------------------------------------------
-
-ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give files to another owner")
 
 
 def opened(path):
@@ -197,24 +197,6 @@ def test_a_file_with_one_link_is_read_in_an_untrusted_directory(tmp_path):
 
 
 # --- ManagedFile: what apply() writes, creates and backs up -------------------------------------------
-
-class Failed(Exception):
-    pass
-
-
-class Module(object):
-    def __init__(self, **params):
-        self.params = dict(mode=None, owner=None, group=None, backup=False)
-        self.params.update(params)
-        self.check_mode = False
-
-    def fail_json(self, **result):
-        raise Failed(result)
-
-
-def managed(path, **params):
-    result = {}
-    return _safe_file.ManagedFile(Module(path=str(path), **params), str(path), result), result
 
 
 def test_managed_text_of_an_existing_and_a_missing_file(tmp_path):

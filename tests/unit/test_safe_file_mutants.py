@@ -21,36 +21,19 @@ import pytest
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils import _safe_file
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._safe_file import (
-    ManagedFile,
     SafeFileError,
     SafePath,
     UnsafePathError,
     is_trusted_dir,
 )
 
-ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give files to another owner")
+from .test_safe_file import ROOT_ONLY, Failed, managed, read, untrusted, victim
+
 UNUSED_ID = 54321  # no user or group has it on the test machines
 
 
 def walked(path, action="write"):
     return SafePath(str(path), action)
-
-
-def read(path, action="write"):
-    return walked(path, action).read()
-
-
-def victim(tmp_path):
-    path = tmp_path / "victim" / "secret"
-    path.parent.mkdir(exist_ok=True)
-    path.write_bytes(b"VICTIM-SECRET\n")
-    return path
-
-
-def untrusted(path):
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(str(path), 0o777)
-    return path
 
 
 def refusal(path, problem, fix):
@@ -60,25 +43,6 @@ def refusal(path, problem, fix):
 def owner_and_mode(path):
     info = os.lstat(str(path))
     return info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)
-
-
-class Failed(Exception):
-    pass
-
-
-class Module(object):
-    def __init__(self, **params):
-        self.params = dict(mode=None, owner=None, group=None, backup=False)
-        self.params.update(params)
-        self.check_mode = False
-
-    def fail_json(self, **result):
-        raise Failed(result)
-
-
-def managed(path, **params):
-    result = {}
-    return ManagedFile(Module(path=str(path), **params), str(path), result), result
 
 
 # --- who is trusted -----------------------------------------------------------------------------------

@@ -498,12 +498,6 @@ def _body_models(body, out):
             stack.extend(reversed(node))
 
 
-def _body_list(body):
-    found = []
-    _body_models(body, found)
-    return found
-
-
 def collect_models(path, query, body, headers=None):
     """Every model a request names: path segments, query, the x-litellm-model header, the JSON body."""
     out = []
@@ -520,9 +514,7 @@ def collect_models(path, query, body, headers=None):
     if headers is not None:
         _add_names(out, headers.get(_MODEL_HEADER) or "")
     if body is not None:
-        for name in _body_list(body):
-            if name not in out:
-                out.append(name)
+        _body_models(body, out)  # adds only names not yet in out
     return out
 
 
