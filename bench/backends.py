@@ -25,7 +25,7 @@ import time
 import yaml
 
 import _common
-from ansible_collections.llmops.claude_gateway.plugins.module_utils import _vault_format as vault_format
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends import ansible_vault_file as vault_format
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import get_backend
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Controller-side policy checks of the claude_code role (see module_utils/_claude_code.py)."""
+"""Controller-side steps of the claude_code role: the policy (plugin_utils/_client_policy.py), the tokens, the
+workstation files, and the summary of the client checks (plugin_utils/_client_checks.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +12,8 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import PolicyError, check_token, evaluate
+from ansible_collections.llmops.claude_gateway.plugins.plugin_utils._client_checks import verify_summary
+from ansible_collections.llmops.claude_gateway.plugins.plugin_utils._client_policy import PolicyError, check_token, evaluate
 
 
 def claude_code_policy(cfg):
@@ -95,48 +97,48 @@ def claude_code_resolve_tokens(reads, users=None, token=None, token_ref=None, st
     return out
 
 
-def claude_code_user_accounts(users, passwd):
-    """[{name, uid, gid, home}] of the listed users found in getent passwd facts."""
-    out = []
+def claude_code_workstation(users, passwd, state, scope, managed_dir, dropin_name):
+    """A workstation run's accounts, missing users and settings files: {accounts, missing, settings_files}.
+
+    ``accounts``: [{name, uid, gid, home}] of the listed users found in the getent passwd facts, ``home`` being
+    the entry's own ``home`` when given (a sandbox), else the account's. ``settings_files``: present edits the
+    file of the chosen scope; absent cleans every scope (so a scope switch leaves nothing).
+    """
+    accounts, missing = [], []
     for user in users or []:
         entry = (passwd or {}).get(user.get("name"))
         if entry:
-            out.append({"name": user["name"], "uid": entry[1], "gid": entry[2], "home": entry[4]})
-    return out
-
-
-def claude_code_settings_files(accounts, state, scope, managed_dir, dropin_name):
-    """The settings files a workstation run edits, each with its state and ownership.
-
-    Present edits the file of the chosen scope; absent cleans every scope (so a scope switch leaves nothing).
-    """
-    managed = {"path": "%s/managed-settings.json" % managed_dir, "owner": "root", "group": "root", "mode": "0644"}
-    dropin = {"path": "%s/managed-settings.d/%s" % (managed_dir, dropin_name), "owner": "root", "group": "root",
-              "mode": "0644"}
-    users = [{"path": "%s/.claude/settings.json" % a["home"], "owner": a["name"], "group": str(a["gid"]),
-              "mode": None} for a in accounts or []]
+            accounts.append({"name": user["name"], "uid": entry[1], "gid": entry[2],
+                             "home": user.get("home") or entry[4]})
+        else:
+            missing.append(user.get("name"))
+    managed = {"path": "%s/managed-settings.json" % managed_dir, "owner": "root", "group": "root", "mode": "0644",
+               "parent_mode": None}
+    dropin = dict(managed, path="%s/managed-settings.d/%s" % (managed_dir, dropin_name))
+    # A user's ~/.claude is created 0700 for the user when missing (root's too).
+    user_files = [{"path": "%s/.claude/settings.json" % a["home"], "owner": a["name"], "group": str(a["gid"]),
+                   "mode": None, "parent_mode": "0700"} for a in accounts]
     if state == "absent":
-        return [dict(f, state="absent") for f in [managed, dropin] + users]
-    chosen = {"managed": [managed], "managed_dropin": [dropin], "user": users}.get(scope, [])
-    return [dict(f, state="present") for f in chosen]
+        files = [dict(f, state="absent") for f in [managed, dropin] + user_files]
+    else:
+        files = [dict(f, state="present")
+                 for f in {"managed": [managed], "managed_dropin": [dropin], "user": user_files}.get(scope, [])]
+    return {"accounts": accounts, "missing": missing, "settings_files": files}
 
 
-def claude_code_check_token(token, what="the token"):
-    try:
-        check_token(token, what)
-    except PolicyError as exc:
-        return str(exc)
-    return ""
+def claude_code_verify_summary(hosts, hostvars):
+    """The client checks of ``hosts`` (their ``claude_code_verify_result``) as one table: {lines, failed}."""
+    return verify_summary(hosts, dict((h, (hostvars[h] if h in hostvars else {}).get("claude_code_verify_result"))
+                                      for h in hosts or []))
 
 
 class FilterModule(object):
     def filters(self):
         return {
             "claude_code_policy": claude_code_policy,
-            "claude_code_check_token": claude_code_check_token,
             "claude_code_token_refs": claude_code_token_refs,
             "claude_code_unique_refs": claude_code_unique_refs,
             "claude_code_resolve_tokens": claude_code_resolve_tokens,
-            "claude_code_user_accounts": claude_code_user_accounts,
-            "claude_code_settings_files": claude_code_settings_files,
+            "claude_code_workstation": claude_code_workstation,
+            "claude_code_verify_summary": claude_code_verify_summary,
         }

@@ -14,6 +14,9 @@ description:
   - Returns the values of the named secrets from AWS Secrets Manager, Google Cloud Secret Manager,
     HashiCorp Vault / OpenBao or the embedded local store, with the same options as
     M(llmops.claude_gateway.gateway_token_info).
+  - Store options not given in the call are read from inventory variables (C(claude_gateway_store_<option>),
+    for example C(claude_gateway_store_vault_url)), the C([llmops_claude_gateway]) section of C(ansible.cfg) or
+    C(ANSIBLE_CLAUDE_GATEWAY_STORE_<OPTION>) environment variables, so they can be set once.
   - A lookup runs again every time its template is evaluated, for every host. To read a secret once for
     a whole play, evaluate it in a C(set_fact) task with C(run_once=true) (see the examples) or use
     M(llmops.claude_gateway.gateway_token_info) with C(run_once=true).
@@ -27,6 +30,15 @@ options:
     elements: str
 extends_documentation_fragment:
   - llmops.claude_gateway.backend
+  - llmops.claude_gateway.backend_aws
+  - llmops.claude_gateway.backend_gcp
+  - llmops.claude_gateway.backend_vault
+  - llmops.claude_gateway.backend_local
+  - llmops.claude_gateway.backend.plugins
+  - llmops.claude_gateway.backend_aws.plugins
+  - llmops.claude_gateway.backend_gcp.plugins
+  - llmops.claude_gateway.backend_vault.plugins
+  - llmops.claude_gateway.backend_local.plugins
 """
 
 EXAMPLES = r"""
@@ -62,10 +74,8 @@ from ansible.utils.display import Display
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import SecretError
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import (
-    BACKEND_ARGUMENT_SPEC,
-    get_backend,
-)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import get_backend
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.options import OPTIONS
 
 display = Display()
 
@@ -73,7 +83,7 @@ display = Display()
 class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        options = dict((key, self.get_option(key)) for key in BACKEND_ARGUMENT_SPEC if key != "name")
+        options = dict((option.name, self.get_option(option.name)) for option in OPTIONS if option.name != "name")
         if options.get("version") and options.get("version_stage"):
             raise AnsibleLookupError("gateway_token: 'version' and 'version_stage' are mutually exclusive. "
                                      "Fix: set only one of them")

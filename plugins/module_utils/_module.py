@@ -1,25 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the secret modules share: argument spec assembly and error reporting."""
+"""What the secret modules share besides their options (see _backends/options.py): error reporting."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import SecretError
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import BACKEND_ARGUMENT_SPEC
-
-
-def backend_argument_spec(**extra):
-    spec = copy.deepcopy(BACKEND_ARGUMENT_SPEC)
-    spec.update(extra)
-    return spec
-
-
-MUTUALLY_EXCLUSIVE = [["version", "version_stage"], ["local_vault_password", "local_vault_password_file"]]
 
 
 def fail_from_error(module, exc):

@@ -158,18 +158,11 @@ import functools
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
-    FileFormatError,
-    dotenv_lines,
-    edit_dotenv,
-    edit_gitlab_environment,
-    gitlab_environment_text,
-    mask_text,
-)
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._safe_file import (
-    FILE_ARGUMENT_SPEC,
-    ManagedFile,
-)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.dotenv import dotenv_lines, edit_dotenv
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.errors import FileFormatError
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.gitlab_toml import edit_gitlab_environment, gitlab_environment_text
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.masking import mask_text
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.safe_file import FILE_ARGUMENT_SPEC, ManagedFile
 
 
 def _mask(text, secrets):

@@ -164,8 +164,13 @@ error_kind:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code import (
-    FileFormatError,
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.errors import FileFormatError
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.safe_file import (
+    FILE_ARGUMENT_SPEC,
+    ManagedFile,
+    parse_mode,
+)
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.settings import (
     dump_settings,
     leaf_paths,
     mask_settings,
@@ -173,11 +178,6 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code
     parse_settings,
     pick_settings,
     remove_settings,
-)
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._safe_file import (
-    FILE_ARGUMENT_SPEC,
-    ManagedFile,
-    parse_mode,
 )
 
 

@@ -74,6 +74,10 @@ options:
     default: false
 extends_documentation_fragment:
   - llmops.claude_gateway.backend
+  - llmops.claude_gateway.backend_aws
+  - llmops.claude_gateway.backend_gcp
+  - llmops.claude_gateway.backend_vault
+  - llmops.claude_gateway.backend_local
 attributes:
   check_mode:
     support: full
@@ -167,17 +171,17 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import SecretError
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import get_backend
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._module import (
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.options import (
     MUTUALLY_EXCLUSIVE,
-    backend_argument_spec,
-    fail_from_error,
+    argument_spec,
 )
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._module import fail_from_error
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._tokens import ensure_token
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=backend_argument_spec(
+        argument_spec=argument_spec(
             value=dict(type="str", no_log=True),
             generate=dict(type="bool", default=False),
             length=dict(type="int", default=48),

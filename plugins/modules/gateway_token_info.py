@@ -35,6 +35,10 @@ options:
     default: false
 extends_documentation_fragment:
   - llmops.claude_gateway.backend
+  - llmops.claude_gateway.backend_aws
+  - llmops.claude_gateway.backend_gcp
+  - llmops.claude_gateway.backend_vault
+  - llmops.claude_gateway.backend_local
 attributes:
   check_mode:
     support: full
@@ -130,16 +134,16 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.fa
     get_backend,
     ref_from_options,
 )
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._module import (
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.options import (
     MUTUALLY_EXCLUSIVE,
-    backend_argument_spec,
-    fail_from_error,
+    argument_spec,
 )
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._module import fail_from_error
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=backend_argument_spec(list_versions=dict(type="bool", default=False)),
+        argument_spec=argument_spec(list_versions=dict(type="bool", default=False)),
         mutually_exclusive=MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )

@@ -2,6 +2,8 @@
 import re
 import time
 
+import boto3
+import botocore.exceptions
 import pytest
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.aws import AwsBackend
@@ -115,18 +117,33 @@ def test_retire_never_touches_current(aws_options, aws_admin):
     assert backend.read(SecretRef("gw/pend")).value == "value-current"
 
 
+def test_retire_skips_current_and_goes_on(aws_options, aws_admin):
+    backend = AwsBackend(aws_options)
+    previous = backend.write("gw/skip", "value-previous")
+    current = backend.write("gw/skip", "value-current")
+    pending = aws_admin().put_secret_value(SecretId="gw/skip", SecretString="value-pending",
+                                           VersionStages=["AWSPENDING"])["VersionId"]
+    # Newest first: pending (kept), current (never touched), previous (retired after current).
+    assert backend.retire("gw/skip", keep=1) == [previous]
+    labels = {v.version: v.labels for v in backend.versions("gw/skip")}
+    assert labels == {pending: ["AWSPENDING"], current: ["AWSCURRENT"], previous: []}
+
+
 def test_not_found_secret_version_and_stage(aws_options):
     backend = AwsBackend(aws_options)
     with pytest.raises(SecretNotFound, match="secret does not exist") as err:
         backend.read(SecretRef("gw/missing"))
     assert "gw/missing" in str(err.value) and "aws backend" in str(err.value)
     backend.write("gw/some", VALUE)
-    with pytest.raises(SecretNotFound, match="exists but has no version"):
+    with pytest.raises(SecretNotFound) as err:
         backend.read(SecretRef("gw/some", version="0" * 36))
-    with pytest.raises(SecretNotFound, match="exists but has no staging label 'NOPE'"):
+    assert err.value.problem == "the secret exists but has no version '%s'" % ("0" * 36)
+    with pytest.raises(SecretNotFound) as err:
         backend.read(SecretRef("gw/some", version_stage="NOPE"))
-    with pytest.raises(SecretNotFound):
+    assert err.value.problem == "the secret exists but has no staging label 'NOPE'"
+    with pytest.raises(SecretNotFound) as err:
         backend.versions("gw/missing")
+    assert err.value.problem == "the secret does not exist"
 
 
 def test_bad_configuration(aws_options):
@@ -162,20 +179,34 @@ def test_wrong_credentials(aws_options, moto_iam):
         assert creds["aws_secret_access_key"] not in str(err.value)
 
 
-def test_assume_role(aws_options, moto_iam):
+def test_assume_role(aws_options, moto_iam, monkeypatch):
     AwsBackend(dict(aws_options, **moto_iam["reader"])).write("gw/role", VALUE)
     # The assumer itself may not read; through the role it can.
     with pytest.raises(AccessDenied):
         AwsBackend(dict(aws_options, **moto_iam["assumer"])).read(SecretRef("gw/role"))
+    assumed = []
+
+    class RecordingSession(boto3.session.Session):
+        def __init__(self, *args, **kwargs):
+            super(RecordingSession, self).__init__(*args, **kwargs)
+            self.events.register("provide-client-params.sts.AssumeRole",
+                                 lambda params, **_kwargs: assumed.append(dict(params)))
+
+    monkeypatch.setattr(boto3.session, "Session", RecordingSession)
     backend = AwsBackend(dict(aws_options, aws_assume_role_arn=moto_iam["role_arn"], **moto_iam["assumer"]))
     assert backend.read(SecretRef("gw/role")).value == VALUE
-    # The role only allows reads.
+    assert assumed == [{"RoleArn": moto_iam["role_arn"], "RoleSessionName": "llmops-claude-gateway",
+                        "DurationSeconds": 3600}]
+    # The role only allows reads: listing is denied, and it is not taken for a missing secret.
     with pytest.raises(AccessDenied):
         backend.write("gw/role", "other-value")
+    with pytest.raises(AccessDenied, match="while listing versions"):
+        backend.versions("gw/role")
     # A user without sts:AssumeRole cannot take the role.
-    with pytest.raises(AccessDenied, match="assuming role"):
+    with pytest.raises(AccessDenied, match="while assuming role '%s'" % re.escape(moto_iam["role_arn"])) as err:
         AwsBackend(dict(aws_options, aws_assume_role_arn=moto_iam["role_arn"],
                         **moto_iam["denied"])).read(SecretRef("gw/role"))
+    assert err.value.fix.startswith("allow sts:AssumeRole on this role")
 
 
 def test_unreachable_fails_fast(aws_options, free_port):
@@ -187,6 +218,40 @@ def test_unreachable_fails_fast(aws_options, free_port):
     assert time.monotonic() - start < 5
     assert backend.calls == 3  # transient: retried by the backend, not by the SDK
     assert "aws_endpoint_url" in str(err.value)
+
+
+def test_unreachable_write_and_listing(aws_options, free_port):
+    backend = AwsBackend(dict(aws_options, aws_endpoint_url="http://127.0.0.1:%d" % free_port, retries=0))
+    with pytest.raises(BackendUnreachable, match=r"endpoint while writing \(EndpointConnectionError\)"):
+        backend.write("gw/any", VALUE)
+    with pytest.raises(BackendUnreachable, match=r"endpoint while listing versions \(EndpointConnectionError\)"):
+        backend.versions("gw/any")
+
+
+def test_created_concurrently_adds_a_version(aws_options, aws_admin):
+    backend = AwsBackend(aws_options)
+    theirs = []
+
+    def create_first(**_kwargs):
+        # Someone else creates the secret between our "not found" and our create.
+        theirs.append(aws_admin().create_secret(Name="gw/race", SecretString="their-value")["VersionId"])
+
+    backend.client().meta.events.register("before-call.secrets-manager.CreateSecret", create_first)
+    ours = backend.write("gw/race", VALUE)
+    assert ours != theirs[0]
+    assert backend.read(SecretRef("gw/race")).value == VALUE
+    assert backend.read(SecretRef("gw/race", version=theirs[0])).value == "their-value"
+
+
+def test_create_unreachable_is_reported(aws_options):
+    backend = AwsBackend(dict(aws_options, retries=0))
+
+    def drop(request, **_kwargs):
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url=request.url)
+
+    backend.client().meta.events.register("before-send.secrets-manager.CreateSecret", drop)
+    with pytest.raises(BackendUnreachable, match="while creating the secret"):
+        backend.write("gw/lost", VALUE)
 
 
 def test_hung_server_times_out(aws_options, silent_port):

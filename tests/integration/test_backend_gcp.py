@@ -3,7 +3,8 @@
 drongo has no authentication or IAM: it accepts any caller. So "access denied" cannot be
 provoked here, nor "wrong credentials" (a service-account key signs its own JWT, which only the
 real server checks; user credentials always go to Google's token endpoint). Both mappings
-(PermissionDenied, Unauthenticated, RefreshError) are tested in tests/unit/test_backend_aws_gcp.py.
+(PermissionDenied, Unauthenticated, RefreshError) are tested in
+tests/unit/plugins/module_utils/_backends/test_gcp.py.
 """
 import json
 import re
@@ -40,6 +41,23 @@ def test_rotate_and_read_given_version(gcp_options):
     assert backend.read(SecretRef("gw-rot", version="latest")).version == "2"
     assert backend.read(SecretRef("gw-rot", version="1")).value == "value-one"
     assert [(v.version, v.state) for v in backend.versions("gw-rot")] == [("2", "enabled"), ("1", "enabled")]
+
+
+def test_created_concurrently_adds_a_version(gcp_options):
+    backend = GcpBackend(gcp_options)
+    other = GcpBackend(gcp_options)
+    client = backend.client()
+    create = client.create_secret
+
+    def create_after_someone_else(**kwargs):
+        # Someone else creates the secret (and writes) between our "not found" and our create.
+        other.write("gw-race", "their-value")
+        return create(**kwargs)
+
+    client.create_secret = create_after_someone_else
+    assert backend.write("gw-race", VALUE) == "2"
+    assert backend.read(SecretRef("gw-race")).value == VALUE
+    assert backend.read(SecretRef("gw-race", version="1")).value == "their-value"
 
 
 def test_full_resource_path_names_the_project(gcp_options):

@@ -22,6 +22,7 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     SecretNotFound,
 )
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.vault import VaultBackend
+from ansible_runner import run_playbook
 from servers_vault import OpenBaoServer
 
 READER_POLICY = """
@@ -476,3 +477,19 @@ def test_factory_selects_vault(bao):
     be = factory.get_backend(opts)
     assert isinstance(be, VaultBackend)
     assert be.read(factory.ref_from_options(opts)).value == "shared-secret-value"
+
+
+def test_lookup_store_options_set_once(bao, tmp_path):
+    """The lookup takes its store options from inventory variables, and VAULT_ADDR / VAULT_TOKEN from the
+    environment, so a call names only the secret."""
+    plays = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"ansible.builtin.assert": {"that": [
+            "lookup('llmops.claude_gateway.gateway_token', 'shared/token') == 'shared-secret-value'"]}}]}]
+    by_vars = run_playbook(tmp_path, plays, name="vars", extra_vars={
+        "claude_gateway_store_backend": "vault", "claude_gateway_store_vault_url": bao.url,
+        "claude_gateway_store_vault_token": bao.root_token})
+    assert by_vars.rc == 0, by_vars
+    by_env = run_playbook(tmp_path, plays, name="env", extra_vars={"claude_gateway_store_backend": "vault"},
+                          env={"VAULT_ADDR": bao.url, "VAULT_TOKEN": bao.root_token})
+    assert by_env.rc == 0, by_env
+    assert bao.root_token not in by_vars.output + by_env.output

@@ -88,9 +88,9 @@ CHECKS = [
          "dest": "{{ out }}/clients.json", "mode": "0600",
          "content": "{{ {'clients': _clients, 'registry': _registry} | to_json }}"},
          "vars": {"_clients": "{{ groups | llmops.claude_gateway.gateway_clients(hostvars) }}",
-                  "_registry": "{% set r = {} %}{% for g in groups['gateway'] %}{% set _ = r.update({g: _clients "
-                               "| llmops.claude_gateway.gateway_litellm_tokens(hostvars[g].claude_gateway_store, "
-                               "hostvars[g].claude_gateway_teams | default(none)) | map(attribute='client') | sort}) %}"
+                  "_registry": "{% set r = {} %}{% for g in groups['gateway'] %}{% set _ = r.update({g: (_clients "
+                               "| llmops.claude_gateway.gateway_registry(hostvars, g)).tokens | map(attribute='client') "
+                               "| sort}) %}"
                                "{% endfor %}{{ r }}"}}]},
     {"name": "The litellm role's checks for each gateway (no host is contacted)", "hosts": "gateway",
      "gather_facts": False, "connection": "local",

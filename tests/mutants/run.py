@@ -4,7 +4,8 @@ The mutation tool (cosmic-ray, pinned in tests/mutants/requirements.txt) edits t
 place, so everything runs in a copy of the tree (default .cache/mutants/tree), never in the work tree.
 For each target file:
 
-1. the unit test files that load it are found by running each tests/unit file once with
+1. the test files that load it are found by running each test file under tests/unit (and the integration
+   files that drive the backends in process against real servers, IN_PROCESS_INTEGRATION) once with
    tests/mutants/imports_plugin.py (MUTANTS_TESTS=all uses the whole unit suite instead);
 2. those tests must pass on the unmutated copy (the baseline, which also sets the per-mutant timeout);
 3. every mutant is run with `pytest -x` over them: a failing (or timed-out) run kills it.
@@ -32,13 +33,19 @@ TARGETS = [
     "plugins/module_utils/_url.py",
     "plugins/module_utils/_tokens.py",
     "plugins/module_utils/_backends/base.py",
-    "plugins/module_utils/_safe_file.py",
-    "plugins/module_utils/_claude_code.py",
-    "plugins/module_utils/_vault_format.py",
+    "plugins/module_utils/_claude_code/safe_file.py",
+    "plugins/plugin_utils/_client_policy.py",
+    "plugins/module_utils/_claude_code/settings.py",
+    "plugins/module_utils/_claude_code/dotenv.py",
+    "plugins/module_utils/_claude_code/gitlab_toml.py",
+    "plugins/module_utils/_claude_code/masking.py",
+    "plugins/module_utils/_backends/ansible_vault_file.py",
     "plugins/module_utils/_backends/errors.py",
     "plugins/module_utils/_backends/factory.py",
+    "plugins/module_utils/_backends/options.py",
     "plugins/module_utils/_backends/local.py",
     "plugins/module_utils/_backends/vault.py",
+    "plugins/module_utils/_backends/vault_auth.py",
     "plugins/module_utils/_backends/aws.py",
     "plugins/module_utils/_backends/gcp.py",
 ]
@@ -74,6 +81,8 @@ def environment(work):
     env["PYTHONPATH"] = os.path.join(work, ".cache", "collections")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("MUTANTS_IMPORTS_OUT", None)
+    # A missing server fails the baseline instead of skipping tests (and leaving every mutant alive).
+    env["CLAUDE_GATEWAY_TESTS_REQUIRE_SERVERS"] = "1"
     return env
 
 
@@ -81,26 +90,41 @@ def pytest_cmd(python, files):
     return [python, "-m", "pytest", "-p", "no:cacheprovider", "-x", "-q", "--no-header", "-o", "addopts="] + files
 
 
+# Integration test files that drive the code in process against real servers on 127.0.0.1 (moto, drongo,
+# OpenBao): for the backends they are the tests that guard the code, so they count as its tests too.
+IN_PROCESS_INTEGRATION = [
+    "tests/integration/test_backend_aws.py",
+    "tests/integration/test_backend_gcp.py",
+    "tests/integration/test_backend_vault.py",
+]
+
+
+def test_files(work):
+    """Every unit test file (the tree mirrors plugins/), then the in-process integration files."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(os.path.join(work, "tests", "unit")):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        found += [os.path.relpath(os.path.join(dirpath, name), work) for name in sorted(filenames)
+                  if name.startswith("test_") and name.endswith(".py")]
+    return found + [t for t in IN_PROCESS_INTEGRATION if os.path.exists(os.path.join(work, t))]
+
+
 def test_map(python, work):
     """{test file (relative): set of realpaths it loads}."""
-    unit = os.path.join(work, "tests", "unit")
     mapping = {}
     env = environment(work)
     env["PYTHONPATH"] += os.pathsep + os.path.join(work, "tests", "mutants")
-    for name in sorted(os.listdir(unit)):
-        if not (name.startswith("test_") and name.endswith(".py")):
-            continue
+    for test in test_files(work):
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
             out = tmp.name
         env["MUTANTS_IMPORTS_OUT"] = out
-        subprocess.run([python, "-m", "pytest", "-p", "imports_plugin", "-p", "no:cacheprovider", "-q",
-                        os.path.join("tests", "unit", name)], cwd=work, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run([python, "-m", "pytest", "-p", "imports_plugin", "-p", "no:cacheprovider", "-q", test],
+                       cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         try:
             with open(out, encoding="utf-8") as handle:
-                mapping[os.path.join("tests", "unit", name)] = set(json.load(handle))
+                mapping[test] = set(json.load(handle))
         except (OSError, ValueError):
-            mapping[os.path.join("tests", "unit", name)] = set()
+            mapping[test] = set()
         os.unlink(out)
     return mapping
 
@@ -259,7 +283,7 @@ def main():
     parser.add_argument("--work", default=os.path.join(ROOT, ".cache", "mutants", "tree"))
     parser.add_argument("--out", default=os.path.join(ROOT, "tests", "mutants", "results.json"))
     parser.add_argument("--tests", default=os.environ.get("MUTANTS_TESTS", "related"), choices=["related", "all"],
-                        help="related: the unit test files that load the file; all: the whole unit suite")
+                        help="related: the test files that load the file; all: the whole unit suite")
     parser.add_argument("--nice", type=int, default=10)
     parser.add_argument("--sessions", default=os.path.join(ROOT, ".cache", "mutants", "sessions"),
                         help="the mutation tool's databases, kept for --survivors")

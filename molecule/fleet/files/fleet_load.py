@@ -57,15 +57,13 @@ class Helper(object):
 
 class GithubJob(object):
     def __init__(self, runner_dir):
-        self.path = os.path.join(runner_dir, ".env")
+        # The job stand-in beside this file (verify.yml installs both in /usr/local/bin) reads .env as the runner.
+        from runner_job import runner_env
+
+        self.read = lambda: runner_env(runner_dir)
 
     def key(self, refresh=False):
-        env = {}
-        with open(self.path, encoding="utf-8") as handle:
-            for line in handle:
-                if "=" in line:
-                    k, v = line.strip().split("=", 1)
-                    env[k] = v
+        env = self.read()
         return env["ANTHROPIC_BASE_URL"], env.get("ANTHROPIC_AUTH_TOKEN") or env.get("ANTHROPIC_API_KEY")
 
 

@@ -1,12 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: llmops.claude_gateway contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run a command the way a CI job gets it: only the runner's configured environment plus HOME/PATH/USER.
+"""Run a command the way a GitHub Actions job gets it: only the runner's .env plus HOME/PATH/USER.
 
-  python3 runner_job.py github /opt/actions-runner runner -- claude -p hi
-  python3 runner_job.py gitlab /etc/gitlab-runner/config.toml:claude-jobs gitlab-runner -- ...
-The variables come from the runner's .env (GitHub Actions) or the runner's `environment` in config.toml
-(GitLab Runner), re-read at every start like a new job. Nothing is printed but the command's own output.
+  python3 runner_job.py /opt/actions-runner runner -- claude -p hi
+The runner re-reads its .env at every job start, so this does too. Nothing is printed but the command's own
+output.
+
+This file stands in for the runner itself (the consumer of the file the collection writes), so it reads .env
+the way the runner does, on its own, and not through the collection's reader: a writer and a reader sharing
+one parser would agree with each other even when both disagree with the runner.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,32 +21,23 @@ import pwd
 import sys
 
 
-def job_env(kind, where):
+def runner_env(runner_dir):
+    """KEY=VALUE lines of <runner_dir>/.env (the runner splits at the first '=' and takes the rest verbatim)."""
     env = {}
-    if kind == "github":
-        with open(os.path.join(where, ".env"), encoding="utf-8") as handle:
-            for line in handle:
-                line = line.strip()
-                if line and not line.startswith("#") and "=" in line:
-                    key, value = line.split("=", 1)
-                    env[key] = value
-    else:
-        import tomllib
-
-        path, name = where.rsplit(":", 1)
-        with open(path, "rb") as handle:
-            runners = [r for r in tomllib.load(handle).get("runners", []) if r.get("name") == name]
-        for item in runners[0].get("environment", []):
-            key, value = item.split("=", 1)
-            env[key] = value
+    with open(os.path.join(runner_dir, ".env"), encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if line and not line.startswith("#") and "=" in line:
+                key, value = line.split("=", 1)
+                env[key] = value
     return env
 
 
 def main():
-    kind, where, user = sys.argv[1:4]
+    runner_dir, user = sys.argv[1:3]
     argv = sys.argv[sys.argv.index("--") + 1:]
     account = pwd.getpwnam(user)
-    env = job_env(kind, where)
+    env = runner_env(runner_dir)
     env.update({"HOME": account.pw_dir, "USER": user, "LOGNAME": user,
                 "PATH": "/usr/local/bin:/usr/bin:/bin"})
     os.chdir(account.pw_dir)

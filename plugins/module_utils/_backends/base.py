@@ -21,6 +21,7 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     InvalidFormat,
     SecretError,
 )
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.options import with_env_fallbacks
 
 RETIRE_MODES = ("disable", "destroy")
 MAX_BACKOFF = 10.0  # seconds: the longest wait between two attempts, however many retries are allowed
@@ -114,14 +115,14 @@ class SecretBackend(object):
 
     Subclasses set ``name`` and implement ``_read``, ``_write``, ``_versions`` and ``_retire``.
     ``options`` is the dict of module options (``aws_*``, ``gcp_*``, ``vault_*``, ``local_*``,
-    ``retries``, ``timeout``); each backend reads only its own.
+    ``retries``, ``timeout``), completed with their environment fallbacks; each backend reads only its own.
     """
 
     name = "abstract"
     supports_stages = False
 
     def __init__(self, options):
-        self.options = options
+        self.options = with_env_fallbacks(options)
         self.retries = int(options.get("retries") if options.get("retries") is not None else 3)
         self.timeout = float(options.get("timeout") or 10)
         self.backoff = float(options.get("retry_backoff") or 0.5)

@@ -352,10 +352,10 @@ class GcpBackend(SecretBackend):
                                                 secret={"replication": {"automatic": {}},
                                                         "labels": {"managed-by": "llmops-claude-gateway"}},
                                                 **self._kw())
-            except gexc.AlreadyExists:
-                pass  # created concurrently: fine
             except self._mapped() as exc:
-                raise self._map(exc, name, during="creating the secret")
+                # Created concurrently: fine. gRPC answers AlreadyExists, REST a 409 Conflict naming the status.
+                if _status(exc) != "ALREADY_EXISTS":
+                    raise self._map(exc, name, during="creating the secret")
             resp = self._api(name, "add_secret_version", "writing", parent=path, payload=payload)
         except self._mapped() as exc:
             raise self._map(exc, name, during="writing")

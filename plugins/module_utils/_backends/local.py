@@ -17,6 +17,7 @@ import fcntl
 import os
 import tempfile
 
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends import ansible_vault_file
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
     Secret,
     SecretBackend,
@@ -39,8 +40,6 @@ try:
 except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
-from ansible_collections.llmops.claude_gateway.plugins.module_utils import _vault_format as vault_format
-
 STORE_FORMAT = 1
 HEADER = "# llmops.claude_gateway local secret store (format %d). Managed by the collection: do not edit.\n" % STORE_FORMAT
 
@@ -60,6 +59,9 @@ class LocalBackend(SecretBackend):
 
     def __init__(self, options):
         super(LocalBackend, self).__init__(options)
+        if not HAS_YAML:
+            raise BadConfiguration(self.name, options.get("name") or "", "the PyYAML Python package is not installed",
+                                   "install it where the task runs (pip install pyyaml), or run the task on the controller")
         # Local file access has no transient failures worth retrying.
         self.retries = 0
         self.path = os.path.abspath(os.path.expanduser(options.get("local_path") or default_store_path()))
@@ -82,22 +84,22 @@ class LocalBackend(SecretBackend):
             if not password:
                 raise BadConfiguration(self.name, "", "local_vault_password_file %s is empty" % pw_file,
                                        "write the vault password into it")
-        if password and not vault_format.HAS_CRYPTOGRAPHY:
+        if password and not ansible_vault_file.HAS_CRYPTOGRAPHY:
             raise BadConfiguration(self.name, "", "an encrypted local store needs the Python cryptography package",
                                    "install cryptography (it comes with ansible-core) or run on the controller")
         return password or None
 
     def _decode(self, b_data):
-        if vault_format.is_encrypted(b_data):
+        if ansible_vault_file.is_encrypted(b_data):
             if not self._password:
                 raise BadConfiguration(self.name, "", "the local store %s is encrypted with ansible-vault" % self.path,
                                        "set local_vault_password or local_vault_password_file")
             try:
-                b_data = vault_format.decrypt(b_data, self._password.encode("utf-8"))
-            except vault_format.VaultPasswordError:
+                b_data = ansible_vault_file.decrypt(b_data, self._password.encode("utf-8"))
+            except ansible_vault_file.VaultPasswordError:
                 raise BadConfiguration(self.name, "", "cannot decrypt the local store %s: wrong vault password"
                                        % self.path, "give the vault password the store was encrypted with")
-            except vault_format.VaultFormatError as exc:
+            except ansible_vault_file.VaultFormatError as exc:
                 raise InvalidFormat(self.name, "", "the local store %s is not readable ansible-vault data (%s)"
                                     % (self.path, exc), "restore the file from a backup")
         try:
@@ -109,7 +111,7 @@ class LocalBackend(SecretBackend):
     def _encode(self, text):
         b_text = text.encode("utf-8")
         if self._password:
-            return vault_format.encrypt(b_text, self._password.encode("utf-8"))
+            return ansible_vault_file.encrypt(b_text, self._password.encode("utf-8"))
         return b_text
 
     # -- file I/O -------------------------------------------------------------------------------

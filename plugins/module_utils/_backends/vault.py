@@ -32,16 +32,11 @@ Versions
       returns ``current``, ``version`` may only be ``current`` or ``latest`` (anything else is a
       configuration error) and retiring does nothing.
 
-Authentication (``vault_auth_method``; ``vault_auth_mount`` defaults to the method's name)
-    - ``token``: ``vault_token`` or ``VAULT_TOKEN``.
-    - ``approle``: ``vault_role_id`` and ``vault_secret_id`` (may be omitted for roles that do not
-      bind a secret ID).
-    - ``jwt``: ``vault_role`` and ``vault_jwt``.
-    - ``kubernetes``: ``vault_role`` and the service-account token read from
-      ``vault_kubernetes_token_path`` (or given directly in ``vault_jwt``).
-    - ``userpass``: ``vault_username`` and ``vault_password``.
-    ``vault_url`` / ``vault_token`` / ``vault_namespace`` fall back to ``VAULT_ADDR`` /
-    ``VAULT_TOKEN`` / ``VAULT_NAMESPACE`` when unset. Login happens once, on the first request.
+Authentication
+    One class per auth method in vault_auth.py, picked by ``vault_auth_method``. ``vault_url`` /
+    ``vault_token`` / ``vault_namespace`` fall back to ``VAULT_ADDR`` / ``VAULT_TOKEN`` /
+    ``VAULT_NAMESPACE`` when unset (options.py, applied by SecretBackend). Login happens once, on the
+    first request.
 
 Plain http
     An ``http://`` address is accepted only for a loopback host (``localhost``, ``127.a.b.c``, ``[::1]``:
@@ -71,6 +66,7 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     SecretNotFound,
     Throttled,
 )
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.vault_auth import auth_for
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import (
     UrlError,
     is_loopback_host,
@@ -89,14 +85,6 @@ except ImportError:
 BACKEND = "vault"
 KV1_VERSION = "current"
 LATEST = ("latest", "current")
-
-
-def _opt(options, key, env=None):
-    """An option, or its environment variable when the option is unset (the lookup has no env fallback)."""
-    value = options.get(key)
-    if value in (None, "") and env:
-        value = os.environ.get(env) or None
-    return value
 
 
 def encode_value(value):
@@ -130,124 +118,6 @@ def iso_time(stamp):
     return match.group(1) + frac + match.group(3)
 
 
-# -- authentication -----------------------------------------------------------------------------
-class VaultAuth(object):
-    """One auth method: which options it needs and how it turns them into a client token."""
-
-    method = None
-    required = ()  # option names that must be set
-    credentials = ()  # option names a failed login points at
-
-    def __init__(self, options, mount):
-        self.options = options
-        self.mount = mount or self.method
-
-    def value(self, key):
-        return _opt(self.options, key)
-
-    def check(self):
-        """Refuse missing options before any request is made."""
-        for key in self.required:
-            if not self.value(key):
-                raise BadConfiguration(BACKEND, self.options.get("name") or "",
-                                       "vault_auth_method '%s' needs option '%s', which is not set"
-                                       % (self.method, key), "set '%s'" % key)
-
-    def secrets(self):
-        """Values that must never appear in a message."""
-        return [self.value(k) for k in ("vault_token", "vault_secret_id", "vault_jwt", "vault_password")]
-
-    def login(self, client):
-        raise NotImplementedError
-
-    def fix(self):
-        names = ", ".join("'%s'" % c for c in self.credentials)
-        return "check %s, the role/user configured at auth mount '%s', and that the %s method is enabled " \
-               "there (else set 'vault_auth_mount')" % (names, self.mount, self.method)
-
-
-class TokenAuth(VaultAuth):
-    method = "token"
-    required = ("vault_token",)
-    credentials = ("vault_token",)
-
-    def value(self, key):
-        if key == "vault_token":
-            return _opt(self.options, key, "VAULT_TOKEN")
-        return _opt(self.options, key)
-
-    def login(self, client):
-        client.token = self.value("vault_token")
-
-    def fix(self):
-        return "set a valid, unexpired token in 'vault_token' (or VAULT_TOKEN); renew or re-issue it"
-
-
-class AppRoleAuth(VaultAuth):
-    method = "approle"
-    required = ("vault_role_id",)
-    credentials = ("vault_role_id", "vault_secret_id")
-
-    def login(self, client):
-        client.auth.approle.login(self.value("vault_role_id"), self.value("vault_secret_id"),
-                                  mount_point=self.mount)
-
-
-class JwtAuth(VaultAuth):
-    method = "jwt"
-    required = ("vault_role", "vault_jwt")
-    credentials = ("vault_role", "vault_jwt")
-
-    def login(self, client):
-        client.auth.jwt.jwt_login(self.value("vault_role"), self.value("vault_jwt"), path=self.mount)
-
-
-class KubernetesAuth(VaultAuth):
-    method = "kubernetes"
-    required = ("vault_role",)
-    credentials = ("vault_role", "vault_kubernetes_token_path")
-
-    def __init__(self, options, mount):
-        super(KubernetesAuth, self).__init__(options, mount)
-        self._jwt = None
-
-    def check(self):
-        super(KubernetesAuth, self).check()
-        if self.value("vault_jwt"):
-            self._jwt = self.value("vault_jwt")
-            return
-        path = self.value("vault_kubernetes_token_path") or "/var/run/secrets/kubernetes.io/serviceaccount/token"
-        try:
-            with open(path) as handle:
-                self._jwt = handle.read().strip()
-        except (IOError, OSError) as exc:
-            raise BadConfiguration(BACKEND, self.options.get("name") or "",
-                                   "cannot read the service-account token file '%s' (%s)" % (path, exc.strerror),
-                                   "set 'vault_kubernetes_token_path' to a readable token file, or pass the token in 'vault_jwt'")
-        if not self._jwt:
-            raise BadConfiguration(BACKEND, self.options.get("name") or "",
-                                   "the service-account token file '%s' is empty" % path,
-                                   "set 'vault_kubernetes_token_path' to the pod's projected token")
-
-    def secrets(self):
-        return super(KubernetesAuth, self).secrets() + [self._jwt]
-
-    def login(self, client):
-        client.auth.kubernetes.login(self.value("vault_role"), self._jwt, mount_point=self.mount)
-
-
-class UserpassAuth(VaultAuth):
-    method = "userpass"
-    required = ("vault_username", "vault_password")
-    credentials = ("vault_username", "vault_password")
-
-    def login(self, client):
-        client.auth.userpass.login(self.value("vault_username"), self.value("vault_password"), mount_point=self.mount)
-
-
-AUTH_METHODS = dict((cls.method, cls) for cls in (TokenAuth, AppRoleAuth, JwtAuth, KubernetesAuth, UserpassAuth))
-
-
 class _Missing(Exception):
     """A 404 from the server, with its JSON body (KV v2 sends a deleted version's metadata in it)."""
 
@@ -268,12 +138,13 @@ class VaultBackend(SecretBackend):
 
     def __init__(self, options):
         super(VaultBackend, self).__init__(options)
+        options = self.options  # with the environment fallbacks
         if not HAS_HVAC:
             raise BadConfiguration(BACKEND, options.get("name") or "",
                                    "the Python library 'hvac' is not installed on the controller",
                                    "pip install hvac (into the Python that runs Ansible)")
         ref = options.get("name") or ""
-        self.url = _opt(options, "vault_url", "VAULT_ADDR")
+        self.url = options.get("vault_url")
         if not self.url:
             raise BadConfiguration(BACKEND, ref, "no server address", "set 'vault_url' or the VAULT_ADDR environment variable")
         if not re.match(r"^https?://", self.url):
@@ -281,18 +152,13 @@ class VaultBackend(SecretBackend):
                                    "use a URL like https://vault.example.com:8200")
         self.shown_url = re.sub(r"//[^/@]*@", "//", self.url)  # never show user:password@ in messages
         self._check_plain_http(options, ref)
-        self.namespace = _opt(options, "vault_namespace", "VAULT_NAMESPACE")
+        self.namespace = options.get("vault_namespace") or None
         self.mount = (options.get("vault_mount") or "secret").strip("/")
         self.kv_version = int(options.get("vault_kv_version") or 2)
         if self.kv_version not in (1, 2):
             raise BadConfiguration(BACKEND, ref, "vault_kv_version must be 1 or 2, not %s" % self.kv_version,
                                    "set vault_kv_version to the version of the KV engine at '%s'" % self.mount)
-        method = options.get("vault_auth_method") or "token"
-        if method not in AUTH_METHODS:
-            raise BadConfiguration(BACKEND, ref, "unknown vault_auth_method '%s'" % method,
-                                   "use one of: %s" % ", ".join(sorted(AUTH_METHODS)))
-        self.auth = AUTH_METHODS[method](options, options.get("vault_auth_mount"))
-        self.auth.check()
+        self.auth = auth_for(options)
         self.verify = True
         if options.get("vault_validate_certs") is False:
             self.verify = False

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: llmops.claude_gateway contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A GitLab Runner config.toml: the writer's edits of one runner's environment, and the reader."""
+
+from __future__ import absolute_import, division, print_function
+
+import tomllib
+
+import pytest
+
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.errors import FileFormatError
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.gitlab_toml import (
+    edit_gitlab_environment,
+    gitlab_environment,
+    gitlab_runner_env,
+)
+
+from .test_settings import SECRET
+
+CONFIG = '''concurrent = 4
+check_interval = 0
+
+[session_server]
+  session_timeout = 1800
+
+# The build runner
+[[runners]]
+  name = "builds"
+  url = "https://gitlab.example.com"
+  token = "glrt-XXXX"
+  executor = "shell"
+  environment = [
+    "FOO=bar",   # keep me
+    "ANTHROPIC_BASE_URL=http://old",
+  ]
+  [runners.cache]
+    MaxUploadedArchiveSize = 0
+
+[[runners]]
+  name = "docs"
+  url = "https://gitlab.example.com"
+  token = "glrt-YYYY"
+  executor = "docker"
+  [runners.docker]
+    image = "debian:12"
+    environment = ["NOT_THIS=1"]
+'''
+
+
+ENV = {"ANTHROPIC_BASE_URL": "https://gw", "ANTHROPIC_AUTH_TOKEN": SECRET, "CLAUDE_CODE_SKIP_BEDROCK_AUTH": "1"}
+
+
+def test_gitlab_multiline_environment_edited_line_by_line():
+    new = edit_gitlab_environment(CONFIG, "builds", ENV)
+    assert gitlab_environment(new, "builds") == ["FOO=bar", "ANTHROPIC_BASE_URL=https://gw",
+                                                 "ANTHROPIC_AUTH_TOKEN=" + SECRET, "CLAUDE_CODE_SKIP_BEDROCK_AUTH=1"]
+    assert '    "FOO=bar",   # keep me\n    "ANTHROPIC_BASE_URL=https://gw",\n' in new  # replaced in place
+    assert '    "CLAUDE_CODE_SKIP_BEDROCK_AUTH=1",\n  ]\n' in new  # appended, same layout
+    assert edit_gitlab_environment(new, "builds", ENV) == new
+    removed = edit_gitlab_environment(new, "builds", ENV, "absent")
+    assert removed == CONFIG.replace('    "ANTHROPIC_BASE_URL=http://old",\n', "")
+
+
+def test_gitlab_multiline_roundtrip_is_byte_identical():
+    text = '[[runners]]\n  name = "r"\n  environment = [\n    "GIT_DEPTH=10",\n  ]\n'
+    new = edit_gitlab_environment(text, "r", ENV)
+    assert gitlab_environment(new, "r")[0] == "GIT_DEPTH=10"
+    assert edit_gitlab_environment(new, "r", ENV, "absent") == text
+    empty = '[[runners]]\n  name = "r"\n  environment = [\n  ]\n'
+    assert edit_gitlab_environment(edit_gitlab_environment(empty, "r", ENV), "r", ENV, "absent") == empty
+    odd = '[[runners]]\n  name = "r"\n  environment = ["A=1",\n    "B=2"]\n'  # not one per line
+    assert gitlab_environment(edit_gitlab_environment(odd, "r", {"C": "3"}), "r") == ["A=1", "B=2", "C=3"]
+
+
+def test_gitlab_add_environment_to_table_without_one_and_remove_it():
+    new = edit_gitlab_environment(CONFIG, "docs", ENV)
+    parsed = tomllib.loads(new)
+    assert parsed["runners"][1]["environment"][0] == "ANTHROPIC_BASE_URL=https://gw"
+    assert parsed["runners"][1]["docker"]["environment"] == ["NOT_THIS=1"]
+    assert '  environment = ["ANTHROPIC_BASE_URL=https://gw"' in new  # indented like its table
+    assert edit_gitlab_environment(new, "docs", ENV, "absent") == CONFIG  # byte-identical again
+
+
+def test_gitlab_last_table_without_newline_at_end():
+    text = '[[runners]]\n  name = "only"\n  executor = "shell"'
+    new = edit_gitlab_environment(text, "only", {"A": "1"})
+    assert tomllib.loads(new)["runners"][0]["environment"] == ["A=1"]
+
+
+@pytest.mark.parametrize("name,match", [("nope", "no \\[\\[runners\\]\\] named 'nope'"), ("builds", "has 2")])
+def test_gitlab_runner_name_errors(name, match):
+    text = CONFIG if name == "nope" else CONFIG.replace('name = "docs"', 'name = "builds"')
+    with pytest.raises(FileFormatError, match=match):
+        edit_gitlab_environment(text, name, ENV)
+
+
+def test_gitlab_invalid_toml():
+    with pytest.raises(FileFormatError, match="not valid TOML"):
+        edit_gitlab_environment("[[runners]\nname=", "x", ENV)
+
+
+def test_write_then_read():
+    text = edit_gitlab_environment(CONFIG, "builds", ENV)
+    assert gitlab_runner_env(text, "builds") == dict(ENV, FOO="bar")
+    assert gitlab_runner_env(text, "docs") == {}  # its docker table's environment is not the runner's
+    assert gitlab_runner_env(text, "nope") is None
+    assert gitlab_runner_env(edit_gitlab_environment(text, "builds", ENV, "absent"), "builds") == {"FOO": "bar"}
+    added = edit_gitlab_environment(CONFIG, "docs", {"A": "x=y"})
+    assert gitlab_runner_env(added, "docs") == {"A": "x=y"}
