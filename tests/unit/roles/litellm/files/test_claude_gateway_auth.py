@@ -15,7 +15,8 @@ from urllib.parse import unquote
 
 import pytest
 
-HOOK = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "litellm", "files", "claude_gateway_auth.py")
+# This directory mirrors roles/litellm/files/, five levels below the collection root.
+HOOK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "roles", "litellm", "files", "claude_gateway_auth.py")
 MASTER = "sk-master-unit-0123456789"
 ALICE = "cgw-alice-token-aaaaaaaaaaaaaaaaaaaaaaaa"
 ALICE_NEW = "cgw-alice-token-bbbbbbbbbbbbbbbbbbbbbbbb"

@@ -18,7 +18,8 @@ import sys
 
 import pytest
 
-HOOK = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "litellm", "files", "claude_gateway_auth.py")
+# This directory mirrors roles/litellm/files/, five levels below the collection root.
+HOOK = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "roles", "litellm", "files", "claude_gateway_auth.py")
 MASTER = "sk-master-unit-0123456789"
 ALICE = "cgw-alice-token-aaaaaaaaaaaaaaaaaaaaaaaa"
 VERTEX = "/vertex_ai/v1/projects/p-1/locations/us-east5/publishers/anthropic/models/"
