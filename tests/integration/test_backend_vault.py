@@ -286,6 +286,14 @@ def test_wrong_kv_version_is_caught(bao):
         backend(bao, vault_kv_version=1).read(SecretRef(unique("missing")))
 
 
+def test_kv_mount_without_a_version_option_is_kv1(bao):
+    # A kv mount enabled without options (`secrets enable kv`) is KV v1, and its options name no version.
+    mount = "kv-" + uuid.uuid4().hex[:6]
+    bao.client().sys.enable_secrets_engine("kv", path=mount)
+    with pytest.raises(BadConfiguration, match="mount '%s' is a KV v1 engine but vault_kv_version is 2" % mount):
+        backend(bao, vault_mount=mount).write(unique(), "value")
+
+
 # -- auth methods ------------------------------------------------------------------------------
 def test_approle_login(bao):
     root = bao.client()

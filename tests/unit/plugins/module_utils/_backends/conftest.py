@@ -1,5 +1,7 @@
 """Backend tests never pick up the machine's cloud credentials or configuration."""
+import importlib.util
 import os
+import sys
 
 import pytest
 
@@ -11,3 +13,17 @@ def _clean_env(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+
+@pytest.fixture
+def load_without(monkeypatch):
+    """``load(module, *packages)``: ``module``'s file loaded afresh as if ``packages`` were not installed."""
+    def load(module, *packages):
+        for package in packages:
+            monkeypatch.setitem(sys.modules, package, None)
+        spec = importlib.util.spec_from_file_location(module.__name__.rsplit(".", 1)[-1] + "_without", module.__file__)
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        return loaded
+
+    return load

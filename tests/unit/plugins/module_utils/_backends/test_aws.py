@@ -163,16 +163,9 @@ def test_aws_sts_endpoint_choice():
         assert backend._sts_endpoint(hosted) is None
 
 
-def test_aws_missing_sdk(monkeypatch):
+def test_aws_missing_sdk(load_without):
     # A controller without boto3: the module still loads, and the backend names the secret and the fix.
-    import importlib.util
-    import sys
-
-    for module in ("boto3", "botocore", "botocore.exceptions", "botocore.config"):
-        monkeypatch.setitem(sys.modules, module, None)
-    spec = importlib.util.spec_from_file_location("aws_without_boto3", aws.__file__)
-    without = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(without)
+    without = load_without(aws, "boto3", "botocore", "botocore.exceptions", "botocore.config")
     assert without.HAS_BOTO3 is False
     with pytest.raises(errors.BadConfiguration) as err:
         without.AwsBackend(dict(AWS, name="gw/x"))

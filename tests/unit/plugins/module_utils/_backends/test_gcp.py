@@ -153,22 +153,9 @@ def test_gcp_no_credentials_at_all(monkeypatch, tmp_path):
         gcp.GcpBackend(dict(GCP, gcp_api_endpoint=None)).client()
 
 
-def _load_without(monkeypatch, *modules):
-    """gcp.py loaded afresh as if ``modules`` were not installed."""
-    import importlib.util
-    import sys
-
-    for module in modules:
-        monkeypatch.setitem(sys.modules, module, None)
-    spec = importlib.util.spec_from_file_location("gcp_without", gcp.__file__)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
-
-
-def test_gcp_missing_sdk(monkeypatch):
+def test_gcp_missing_sdk(load_without):
     # A controller without the SDK: the module still loads, and the backend names the secret and the fix.
-    without = _load_without(monkeypatch, "google.cloud.secretmanager_v1", "google.cloud")
+    without = load_without(gcp, "google.cloud.secretmanager_v1", "google.cloud")
     assert without.HAS_GCP is False
     with pytest.raises(errors.BadConfiguration) as err:
         without.GcpBackend(dict(GCP, name="gw-x"))
@@ -176,9 +163,9 @@ def test_gcp_missing_sdk(monkeypatch):
                               "installed. Fix: install it on the controller: pip install google-cloud-secret-manager")
 
 
-def test_gcp_without_requests(monkeypatch):
+def test_gcp_without_requests(load_without):
     # requests only adds its connection errors to the mapped ones.
-    without = _load_without(monkeypatch, "requests", "requests.exceptions")
+    without = load_without(gcp, "requests", "requests.exceptions")
     assert without.requests_exceptions is None
     assert len(without.GcpBackend(GCP)._mapped()) == 2
 
@@ -321,4 +308,3 @@ def test_gcp_refusals_name_the_step():
     with pytest.raises(errors.AccessDenied) as err:
         backend.retire("gw-x", keep=1)
     assert err.value.problem == "permission denied while retiring version 1: secretmanager.versions.disable denied"
-

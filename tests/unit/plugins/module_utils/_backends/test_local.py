@@ -149,17 +149,11 @@ def test_secret_repr_hides_value(store):
     assert "tok-hidden" not in repr(store.read(SecretRef("alice")))
 
 
-def test_missing_yaml(monkeypatch, tmp_path):
+def test_missing_yaml(load_without, tmp_path):
     # Where the task runs without PyYAML the backend says so instead of failing on a missing name.
-    import importlib.util
-    import sys
-
     from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends import local
 
-    monkeypatch.setitem(sys.modules, "yaml", None)
-    spec = importlib.util.spec_from_file_location("local_without_yaml", local.__file__)
-    without = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(without)
+    without = load_without(local, "yaml")
     assert without.HAS_YAML is False
     with pytest.raises(BadConfiguration) as exc:
         without.LocalBackend({"local_path": str(tmp_path / "s.yml"), "name": "alice"})

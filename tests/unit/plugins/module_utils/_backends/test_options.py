@@ -56,7 +56,7 @@ def test_fragment_text_equals_the_table(option):
     assert set(doc) <= {"description", "type", "default", "choices"}
 
 
-@pytest.mark.parametrize("option", DOCUMENTED, ids=lambda o: o.name)
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda o: o.name)
 def test_plugins_part_sets_every_store_option_once_and_no_per_secret_option(option):
     plugins = fragment(option.backend, "PLUGINS")["options"]
     if option.settable:
@@ -75,6 +75,17 @@ def test_secret_options_are_no_log_and_nothing_else_is():
     assert secrets == ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "gcp_access_token",
                        "local_vault_password", "vault_jwt", "vault_password", "vault_secret_id", "vault_token"]
     assert all("no_log" in spec for spec in argument_spec().values())
+
+
+def test_module_spec_entries():
+    spec = argument_spec(list_versions=dict(type="bool", default=False))
+    assert spec["name"] == {"type": "str", "no_log": False, "required": True, "aliases": ["secret", "path"]}
+    assert spec["version"] == {"type": "str", "no_log": False}
+    assert spec["retries"] == {"type": "int", "no_log": False, "default": 3}
+    assert spec["backend"] == {"type": "str", "no_log": False, "default": "local",
+                               "choices": ["aws", "gcp", "local", "vault"]}
+    assert spec["list_versions"] == {"type": "bool", "default": False}
+    assert [name for name, entry in spec.items() if entry.get("required")] == ["name"]
 
 
 def test_the_factory_derives_from_the_table():

@@ -72,6 +72,7 @@ def test_canonical_json_objects_become_fields():
 def test_decode_data_from_other_clients():
     assert decode_value({"value": "v"}) == "v"
     assert decode_value({"value": 5}) == "5"
+    assert decode_value({"value": {"b": 1, "a": 2}}) == '{"a": 2, "b": 1}'
     assert decode_value({"user": "u", "password": "p"}) == '{"password": "p", "user": "u"}'
     assert decode_value({}) == "{}"
     assert decode_value(None) == "{}"
@@ -89,17 +90,19 @@ def test_the_factory_picks_vault():
     assert isinstance(get_backend(dict(backend="vault", vault_url="http://127.0.0.1:1", vault_token="t")), VaultBackend)
 
 
-def test_hvac_missing(monkeypatch):
-    monkeypatch.setattr(vault, "HAS_HVAC", False)
+def test_hvac_missing(load_without):
+    # A controller without hvac: the module still loads, and the backend names the secret and the fix.
+    without = load_without(vault, "hvac", "hvac.exceptions")
+    assert without.HAS_HVAC is False
     with pytest.raises(BadConfiguration, match="'hvac' is not installed") as exc:
-        make()
-    assert "pip install hvac" in exc.value.fix
+        without.VaultBackend(dict(vault_url=NOWHERE, vault_token="t", name="gw/x"))
+    assert exc.value.ref == "gw/x" and "pip install hvac" in exc.value.fix
 
 
 def test_url_and_env_fallbacks(monkeypatch):
     with pytest.raises(BadConfiguration, match="no server address") as exc:
-        make(vault_url=None)
-    assert "VAULT_ADDR" in exc.value.fix
+        make(vault_url=None, name="gw/x")
+    assert "VAULT_ADDR" in exc.value.fix and exc.value.ref == "gw/x"
     with pytest.raises(BadConfiguration, match="not an http"):
         make(vault_url="vault.example.com:8200")
     monkeypatch.setenv("VAULT_ADDR", "https://vault.example.com:8200")
@@ -112,17 +115,21 @@ def test_url_and_env_fallbacks(monkeypatch):
 
 
 def test_bad_kv_version_and_method():
-    with pytest.raises(BadConfiguration, match="vault_kv_version must be 1 or 2"):
+    with pytest.raises(BadConfiguration) as exc:
         make(vault_kv_version=3)
+    assert (exc.value.problem, exc.value.fix) == ("vault_kv_version must be 1 or 2, not 3",
+                                                  "set vault_kv_version to the version of the KV engine at 'secret'")
     with pytest.raises(BadConfiguration, match="unknown vault_auth_method 'ldap'"):
         make(vault_auth_method="ldap")
 
 
 def test_version_checks_happen_before_any_request():
-    with pytest.raises(BadConfiguration, match="keeps no versions"):
-        make(vault_kv_version=1).read(SecretRef("a", version="3"))
-    with pytest.raises(BadConfiguration, match="not a KV v2 version number"):
+    with pytest.raises(BadConfiguration) as exc:
+        make(vault_kv_version=1, vault_mount="kv").read(SecretRef("a", version="3"))
+    assert exc.value.problem == "KV v1 mount 'kv' keeps no versions"
+    with pytest.raises(BadConfiguration) as exc:
         make().read(SecretRef("a", version="v3"))
+    assert exc.value.problem == "version 'v3' is not a KV v2 version number"
     with pytest.raises(BadConfiguration, match="not a KV v2 version number"):
         make().read(SecretRef("a", version="0"))
 
@@ -183,6 +190,86 @@ def test_secrets_are_scrubbed_from_server_messages():
     be = make(vault_token="s.leaky-token-value")
     mapped = be._map(hvac.exceptions.InternalServerError(errors=["token s.leaky-token-value broke"]), "x")
     assert "s.leaky-token-value" not in str(mapped)
+
+
+def test_secrets_of_four_characters_are_scrubbed_shorter_ones_not():
+    be = make(vault_auth_method="userpass", vault_username="alice", vault_password="p4ss")
+    assert be._scrub("login p4ss refused") == "login <hidden> refused"
+    be = make(vault_auth_method="userpass", vault_username="alice", vault_password="p4s")
+    assert be._scrub("login p4s refused") == "login p4s refused"  # too short to tell from ordinary words
+
+
+@pytest.mark.parametrize("exc,kind,problem", [
+    (hvac.exceptions.InvalidRequest(text="Client sent an HTTP request to an HTTPS server.\n"), BadConfiguration,
+     "the server at http://127.0.0.1:9 speaks HTTPS"),
+    (hvac.exceptions.InvalidRequest(errors=["bad field"]), BadConfiguration, "the server rejected the request (bad field)"),
+    (hvac.exceptions.UnexpectedError(errors=["I'm a teapot"]), BackendUnreachable,
+     "unexpected answer from http://127.0.0.1:9 (UnexpectedError: I'm a teapot)"),
+])
+def test_error_problems(exc, kind, problem):
+    mapped = make()._map(exc, "some/secret")
+    assert (type(mapped), mapped.problem) == (kind, problem)
+
+
+def test_server_said():
+    be = make()
+    # Nothing said at all: the kind of error stands in.
+    mapped = be._map(hvac.exceptions.InternalServerError(), "a")
+    assert mapped.problem == ("the server at http://127.0.0.1:9 is sealed, in standby or failing "
+                              "(InternalServerError: InternalServerError)")
+    # A long answer is cut at 300 characters.
+    assert be._server_said(hvac.exceptions.InvalidRequest(errors=["x" * 400])) == "x" * 300
+
+
+def test_refused_url_says_why():
+    from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import UrlError, split_http_url
+
+    with pytest.raises(UrlError) as rule:
+        split_http_url("http://127.1:8200", ("http",))
+    with pytest.raises(BadConfiguration) as exc:
+        make(vault_url="http://127.1:8200")
+    assert (exc.value.problem, exc.value.fix) == ("vault_url is refused: %s" % rule.value.problem, rule.value.fix)
+
+
+def test_api_paths():
+    assert make()._api_path(SecretRef("a/b", version="3", field="f")) == "secret/data/a/b"
+    assert make(vault_kv_version=1, vault_mount="kv")._api_path(SecretRef("a/b", field="f")) == "kv/a/b"
+
+
+def test_invalid_request_fix_names_mount_and_kv_version():
+    mapped = make(vault_mount="kv", vault_kv_version=1)._map(hvac.exceptions.InvalidRequest(errors=["x"]), "a")
+    assert mapped.fix == "check vault_mount ('kv'), vault_kv_version (1) and the mount's settings (e.g. cas_required)"
+
+
+def _fake_client(read_answer=None):
+    from types import SimpleNamespace
+
+    def lookup_self():
+        raise requests.exceptions.ConnectionError("refused")
+
+    return SimpleNamespace(auth=SimpleNamespace(token=SimpleNamespace(lookup_self=lookup_self)),
+                           read=lambda path: read_answer)
+
+
+def test_token_check_that_cannot_connect_blames_the_policy():
+    # The token cannot be checked (no connection): the refusal is taken for a policy's, not the token's.
+    be = make()
+    be._client = _fake_client()
+    mapped = be._map(hvac.exceptions.Forbidden(errors=["permission denied"]), SecretRef("some/secret", "3", field="f"))
+    assert mapped.problem == "the token's policies do not allow this on mount 'secret' (permission denied)"
+    assert mapped.fix == "grant the token a policy with the needed capabilities on 'secret/data/some/secret'"
+
+
+def test_mount_version_unknown_when_the_answer_is_not_json():
+    # hvac returns the raw response when the body is not JSON: the KV version cannot be told.
+    answer = requests.Response()
+    answer.status_code = 200
+    be = make()
+    be._client = _fake_client(read_answer=answer)
+    assert be._kv_mismatch("a") is None and be._mount_version == 0
+    be = make()
+    be._client = _fake_client(read_answer={"data": {"options": {"version": "two"}}})
+    assert be._kv_mismatch("a") is None and be._mount_version == 0
 
 
 def test_unreachable_without_server():
