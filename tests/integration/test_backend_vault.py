@@ -501,3 +501,26 @@ def test_lookup_store_options_set_once(bao, tmp_path):
                           env={"VAULT_ADDR": bao.url, "VAULT_TOKEN": bao.root_token})
     assert by_env.rc == 0, by_env
     assert bao.root_token not in by_vars.output + by_env.output
+
+
+@pytest.mark.parametrize("kv_version", [1, 2])
+def test_dot_segments_never_leave_the_mount(bao, kv_version):
+    """Vault resolves '.' and '..' in a request path: on a KV v1 mount a name '../<mount>/x' would reach the
+    secret x of another mount. Such a name is refused before any request, and nothing is written anywhere."""
+    mount = "kv%d-%s" % (kv_version, uuid.uuid4().hex[:6])
+    other = "other-" + uuid.uuid4().hex[:6]
+    root = bao.client()
+    root.sys.enable_secrets_engine("kv", path=mount, options={"version": str(kv_version)})
+    root.sys.enable_secrets_engine("kv", path=other, options={"version": "1"})
+    root.secrets.kv.v1.create_or_update_secret("victim", {"value": "other-team-value"}, mount_point=other)
+    be = backend(bao, vault_mount=mount, vault_kv_version=kv_version)
+    for name in ("../%s/victim" % other, "a/../../%s/victim" % other, "./x", "a/./b"):
+        for call in (lambda: be.write(name, "attacker-value"), lambda: be.read(SecretRef(name)),
+                     lambda: be.versions(name), lambda: be.retire(name, keep=1)):
+            with pytest.raises(BadConfiguration, match=r"has a '\.' or '\.\.' segment") as exc:
+                call()
+            assert "other-team-value" not in str(exc.value)
+            assert exc.value.fix == "give the secret's path inside the mount, without '.' or '..' segments"
+    assert be.calls == 0
+    assert root.secrets.kv.v1.read_secret("victim", mount_point=other)["data"] == {"value": "other-team-value"}
+    assert root.secrets.kv.v1.list_secrets("", mount_point=other)["data"]["keys"] == ["victim"]

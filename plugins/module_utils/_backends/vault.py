@@ -87,6 +87,16 @@ KV1_VERSION = "current"
 LATEST = ("latest", "current")
 
 
+def check_path(name):
+    """Refuse '.' and '..' segments: Vault resolves them in the request path, so on a KV v1 mount the name
+    '../<mount>/x' would reach a secret of another mount."""
+    if any(part in (".", "..") for part in name.split("/")):
+        raise BadConfiguration(BACKEND, name, "secret name '%s' has a '.' or '..' segment, which Vault would "
+                               "resolve to another path" % name,
+                               "give the secret's path inside the mount, without '.' or '..' segments")
+    return name
+
+
 def encode_value(value):
     """The KV data stored for the string ``value`` (see the module docstring)."""
     try:
@@ -332,6 +342,11 @@ class VaultBackend(SecretBackend):
             raise BadConfiguration(BACKEND, str(ref), "version '%s' is not a KV v2 version number" % ref.version,
                                    "use a positive integer or 'latest'")
         return int(ref.version)
+
+    def _call(self, func, target, *args):
+        # Every store call names its secret first (a reference or a name): checked before any request.
+        check_path(target.name if isinstance(target, SecretRef) else target)
+        return super(VaultBackend, self)._call(func, target, *args)
 
     # -- primitives -------------------------------------------------------------------------
     def _read(self, ref):
