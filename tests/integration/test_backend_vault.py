@@ -519,6 +519,7 @@ def test_dot_segments_never_leave_the_mount(bao, kv_version):
                      lambda: be.versions(name), lambda: be.retire(name, keep=1)):
             with pytest.raises(BadConfiguration, match=r"has a '\.' or '\.\.' segment") as exc:
                 call()
+            assert "secret name '%s' has a '.' or '..' segment, which Vault would resolve" % name in str(exc.value)
             assert "other-team-value" not in str(exc.value)
             assert exc.value.fix == "give the secret's path inside the mount, without '.' or '..' segments"
     assert be.calls == 0
