@@ -14,10 +14,10 @@ BAD = {"checks": [{"check": "gateway-url (bob)", "ok": False, "detail": "ANTHROP
 
 
 def test_rows_per_host_in_order():
-    rows = verify_rows({"ws1": OK, "ws2": None, "ws3": {"failed": True, "msg": "boom"}})
+    rows = verify_rows({"ws1": OK, "ws2": None, "ws3": {"failed": True, "msg": "boom"}, "runner": BAD})
     assert [(r["host"], r["check"], r["ok"]) for r in rows] == [
         ("ws1", "policy", True), ("ws1", "request (alice)", True), ("ws2", "reachable", False),
-        ("ws3", "client-check", False)]
+        ("ws3", "client-check", False), ("runner", "gateway-url (bob)", False)]
     assert rows[2]["detail"].startswith("no result: the host failed or was unreachable")
     assert rows[3]["detail"] == "the check failed: boom"
 
@@ -32,3 +32,12 @@ def test_summary_table_and_failed_text():
     assert out["failed"] == "runner: gateway-url (bob) - ANTHROPIC_BASE_URL is None"
     assert verify_summary(["ws1"], {"ws1": OK})["failed"] == ""
     assert verify_summary([], {}) == {"lines": ["%-24s %-30s %-4s %s" % ("HOST", "CHECK", "OK", "DETAIL")], "failed": ""}
+
+
+def test_missing_parts_are_empty_not_errors():
+    """No hosts, no results, a result without checks or a failure without a message."""
+    header = "%-24s %-30s %-4s %s" % ("HOST", "CHECK", "OK", "DETAIL")
+    assert verify_summary(None, None) == {"lines": [header], "failed": ""}
+    assert verify_summary(["ws1"], None)["failed"].startswith("ws1: reachable - no result")
+    assert verify_rows({"ws1": {"changed": False}}) == []
+    assert verify_rows({"ws1": {"failed": True}})[0]["detail"] == "the check failed: no message"

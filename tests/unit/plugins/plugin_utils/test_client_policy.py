@@ -14,8 +14,9 @@ from ansible_collections.llmops.claude_gateway.plugins.plugin_utils._client_poli
     check_token,
     evaluate,
     normalize_flag,
+    secret_value_kind,
 )
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import is_loopback_host
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import LOOPBACK_RULE, UrlError, is_loopback_host, split_http_url
 
 TOKEN = "gwt_0123456789abcdefABCDEF"
 
@@ -48,7 +49,8 @@ def test_flag_other_values_refused(value):
     with pytest.raises(PolicyError) as err:
         normalize_flag("claude_code_skip_bedrock_auth", value)
     assert err.value.rule == "flag-value"
-    assert "1, true or True" in str(err.value) and "Fix:" in str(err.value)
+    assert "1, true or True" in str(err.value)
+    assert err.value.fix == "set claude_code_skip_bedrock_auth to 1 (or true/True), or leave it unset (false) to not set it"
 
 
 @pytest.mark.parametrize("host,loop", [("localhost", True), ("LocalHost", True), ("127.0.0.1", True), ("127.3.4.5", True),
@@ -72,7 +74,7 @@ def test_url_http_public_refused_and_names_fix():
     with pytest.raises(PolicyError) as err:
         check_gateway_url("http://gateway.example.com")
     assert err.value.rule == "gateway-https"
-    assert "claude_code_allow_insecure_http" in err.value.fix
+    assert "claude_code_allow_insecure_http" in err.value.fix and "(%s)" % LOOPBACK_RULE in err.value.fix
 
 
 def test_url_http_allowed_explicitly_warns():
@@ -104,7 +106,7 @@ def test_provider_keys_refused(token, kind):
     assert token not in str(err.value)
 
 
-@pytest.mark.parametrize("token", ["abc def", "abc\n", "a'b", 'a"b'])
+@pytest.mark.parametrize("token", ["abc def", "abc\n", "a'b", 'a"b', "a\x00b", "a\x7fb", "a\x9fb"])
 def test_token_format(token):
     with pytest.raises(PolicyError) as err:
         check_token(token, "x")
@@ -121,6 +123,7 @@ def test_token_missing(token):
 def test_litellm_style_tokens_accepted():
     check_token("sk-1234abcd", "x")  # LiteLLM keys start with sk- (not sk-ant-)
     check_token(TOKEN, "x")
+    check_token("tok~en.é", "x")  # printable characters next to the refused ranges
 
 
 def test_default_workstation_env():
@@ -201,6 +204,7 @@ def test_users_tokens():
     assert rule_of(ws(users=[{"name": "alice"}])).rule == "token-missing"
     evaluate(ws(users=[{"name": "alice"}], token=TOKEN))  # shared token
     evaluate(ws(users=[{"name": "alice", "token_ref": {"name": "t/alice"}}]))  # read later
+    evaluate(ws(users=[{"name": "alice", "token": TOKEN, "home": "/srv/alice"}]))  # an absolute home
     assert rule_of(ws(users=[{"name": "alice", "token": "sk-ant-x"}])).rule == "token-provider-key"
     assert rule_of(ws(users=[])).rule == "users"
     assert rule_of(ws(users=[{"name": "Alice; rm"}])).rule == "users"
@@ -328,7 +332,7 @@ def test_gateway_url_table(url, rule):
     assert err.value.rule == rule, str(err.value)
     assert "claude_code_gateway_url" in str(err.value) and err.value.fix
     if rule == "gateway-https":
-        assert "claude_code_allow_insecure_http" in err.value.fix
+        assert "claude_code_allow_insecure_http" in err.value.fix and "(%s)" % LOOPBACK_RULE in err.value.fix
         out, warnings = check_gateway_url(url, allow_insecure_http=True)
         assert out == url and "plain http" in warnings[0]
     else:
@@ -452,7 +456,6 @@ def test_env_accepted_values():
 def test_env_secret_value_rule_catches_random_tokens():
     import base64
     import random
-    from ansible_collections.llmops.claude_gateway.plugins.plugin_utils._client_policy import secret_value_kind
     rng = random.Random(20260101)  # fixed: the rule is a heuristic, it misses about 1 random string in 500
     values = []
     for _ignored in range(500):
@@ -468,3 +471,70 @@ def test_env_absent_needs_no_checks():
     # state=absent removes what earlier runs wrote, including names now refused.
     result = evaluate({"client": "workstation", "state": "absent", "env": {"AWS_PROFILE": "x"}})
     assert "AWS_PROFILE" in result["remove"]
+
+
+# Each refusal names what it is about (the variable, the user, the URL) and how to fix it, never a secret.
+@pytest.mark.parametrize("cfg, words", [
+    (ws(gateway_url="https://gw.example.com/?k=1"), "claude_code_gateway_url 'https://gw.example.com/?k=1' has a query"),
+    (ws(gateway_url=""), "'gateway-url': claude_code_gateway_url is not set"),
+    (ws(users=[{"name": "alice"}]), "no gateway token for user alice. Fix: give the token (no_log) or a store reference "
+                                    "(token_ref) for user alice, or set"),
+    (ws(users=[{"name": "alice", "token": TOKEN, "home": "home/alice"}]),
+     "user alice has the home 'home/alice', not an absolute path"),
+    (ws(env={"ANTHROPIC_BASE_URL": "x"}), "claude_code_env sets ANTHROPIC_BASE_URL, which cannot"),
+    (ws(users=[{"name": "alice", "token": 5}]), "the gateway token for user alice is not a string"),
+    (ws(state="gone"), "claude_code_state is 'gone'"),
+    (ws(skip_bedrock_auth="yes"), "claude_code_skip_bedrock_auth has the value 'yes'"),
+    (ws(client_mode="bedrock", skip_bedrock_auth=False), "Fix: leave claude_code_skip_bedrock_auth unset or set it to 1"),
+    (ws(token_env_var="OPENAI_API_KEY"), "claude_code_token_env_var is 'OPENAI_API_KEY'"),
+    (ws(gateway_providers=["anthropic"], skip_vertex_auth=True),
+     "the gateway does not route to vertex (claude_code_gateway_providers: anthropic)"),
+    (ws(gateway_providers=[], skip_vertex_auth=True), "(claude_code_gateway_providers: none)"),
+    (ws(users=[{"name": "alice", "token": "a b"}]), "the gateway token for user alice contains whitespace"),
+    (ws(users=[{"name": "alice", "token": "sk-ant-x"}]), "the token for user alice looks like an Anthropic API key"),
+    (ws(users=[{"name": "alice", "token": "a\x7fb"}]), "the gateway token for user alice contains whitespace, quotes or control"),
+    (ws(users=[{"token": TOKEN}]), "entry without a valid login name: '(missing)'"),
+    (ws(users=[{"name": "Alice; rm"}]), "entry without a valid login name: 'Alice; rm'"),
+    (ws(env={"X": "a\nb"}), "claude_code_env.X must be a one-line string"),
+    (ws(env={"X": "ghp_" + "a1" * 12}), "Fix: remove the secret from claude_code_env.X: the gateway token"),
+    (ws(client_mode="openai"), "claude_code_client_mode is 'openai'. Fix: use one of: anthropic, bedrock, vertex"),
+    (ws(client_mode="bedrock", gateway_providers=["anthropic"]),
+     "claude_code_client_mode is bedrock, but the gateway does not route to it. Fix: add bedrock to "
+     "claude_code_gateway_providers or use client mode anthropic"),
+    (ws(gateway_providers=5), "claude_code_gateway_providers must be a list. Fix: give a list among: anthropic, bedrock, vertex"),
+    (ws(settings_scope="global"), "claude_code_settings_scope is 'global'. Fix: use one of: managed, managed_dropin, user"),
+    ({"client": "gitlab_runner"}, "claude_code_client gitlab_runner needs claude_code_gitlab_runner_name. "
+                                  "Fix: set claude_code_gitlab_runner_name for this host"),
+    (ws(token=TOKEN, users=[{"name": "a"}, {"name": "a"}]), "user a is listed twice in claude_code_users"),
+    (ws(gateway_providers=["anthropic", "openai"]),
+     "'gateway-providers': claude_code_gateway_providers holds 'openai'. Fix: use only: anthropic, bedrock, vertex"),
+    (ws(env={"BAD-NAME": "x"}), "claude_code_env has the invalid variable name 'BAD-NAME'"),
+    ({"client": "laptop"}, "Fix: set claude_code_client to one of: workstation, github_actions, gitlab_runner, systemd"),
+    (ws(direct_providers=["bedrock"], skip_bedrock_auth=True),
+     "Fix: unset claude_code_skip_bedrock_auth on this host, or remove the direct access and let the gateway authenticate"),
+    ({"client": "gitlab_runner", "gateway_url": "https://gw", "gitlab_runner_name": "r1"},
+     "no gateway token for this gitlab_runner runner"),
+    (ws(direct_providers="anthropic"), "'direct-providers': claude_code_direct_providers holds 'anthropic'"),
+])
+def test_refusals_name_what_is_wrong(cfg, words):
+    assert words in str(rule_of(cfg))
+
+
+def test_refused_url_says_why_and_how_to_fix():
+    with pytest.raises(UrlError) as why:
+        split_http_url("ftp://gw")
+    text = str(rule_of(ws(gateway_url="ftp://gw")))
+    assert "claude_code_gateway_url is refused: %s. Fix: %s; set it like https://" % (why.value.problem, why.value.fix) in text
+
+
+def test_settings_scope_is_a_workstation_setting():
+    runner = {"client": "systemd", "systemd_service": "x", "gateway_url": "https://gw", "token": TOKEN}
+    assert evaluate(dict(runner, settings_scope="global"))["env"]["ANTHROPIC_BASE_URL"] == "https://gw"
+
+
+def test_random_run_rule_boundaries():
+    assert secret_value_kind("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY") == "a long random string (a key or token?)"
+    assert secret_value_kind("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1x=") is None  # 31 characters and padding
+    # Chunks of 3.5 characters on average are not random enough; shorter ones are.
+    assert secret_value_kind("Abcdef1" * 5) is None
+    assert secret_value_kind("Abcde1" * 6) == "a long random string (a key or token?)"

@@ -99,18 +99,19 @@ def test_same_client_described_differently_is_refused():
 
 @pytest.mark.parametrize("name", ["a/b", "a.b", "", "x" * 101, "al ice", 5])
 def test_invalid_client_names_are_refused(name):
-    with pytest.raises(AnsibleFilterError, match="is not valid. Fix"):
+    where = r"\(client of user u on host r1\)" if name == "" else r"\(claude_gateway_client of host r1\)"
+    with pytest.raises(AnsibleFilterError, match=where + " is not valid. Fix"):
         run({"ci_runners": ["r1"]}, {"r1": {"claude_gateway_client": name} if name != "" else
                                      {"claude_code_users": [{"name": "u", "client": "a b"}]}})
 
 
 @pytest.mark.parametrize("hv, match", [
-    ({"claude_gateway_models": []}, "non-empty list"),
-    ({"claude_gateway_models": [""]}, "non-empty list"),
+    ({"claude_gateway_models": []}, "models of host r1 must be a non-empty list"),
+    ({"claude_gateway_models": [""]}, "models of host r1 must be a non-empty list"),
     ({"claude_gateway_team": ["x"]}, "team of host r1 must be a string"),
-    ({"claude_gateway_expires": 5}, "ISO-8601"),
-    ({"claude_code_users": "alice"}, "must be a list"),
-    ({"claude_code_users": [{"client": "x"}]}, "needs a name"),
+    ({"claude_gateway_expires": 5}, "expires of host r1 must be an ISO-8601 timestamp"),
+    ({"claude_code_users": "alice"}, "claude_code_users of host r1 must be a list"),
+    ({"claude_code_users": [{"client": "x"}]}, "every claude_code_users entry of host r1 needs a name"),
 ])
 def test_bad_host_variables(hv, match):
     with pytest.raises(AnsibleFilterError, match=match):
@@ -129,12 +130,12 @@ def test_groups_must_be_a_mapping():
 
 def test_registry_one_entry_per_client_with_store_references():
     hv = {"ws1": {"claude_code_users": [{"name": "alice", "client": "alice", "team": "a"},
-                                        {"name": "bob", "client": "bob", "team": "b"}]},
+                                        {"name": "bob", "client": "bob", "team": "b", "models": ["claude-*"]}]},
           "ws2": {"claude_code_users": [{"name": "alice", "client": "alice", "team": "a"}]}}
     clients = run({"workstations": ["ws1", "ws2"]}, hv)
     store = {"backend": "vault", "vault_url": "https://v:8200"}
     out = _fleet.registry(clients, {"claude_gateway_store": store})
-    assert [t["client"] for t in out["tokens"]] == ["alice", "bob"]
+    assert [(t["client"], t["models"]) for t in out["tokens"]] == [("alice", ["*"]), ("bob", ["claude-*"])]
     assert out["tokens"][0] == {"client": "alice", "team": "a", "models": ["*"], "expires": None,
                                 "token": {"backend": "vault", "vault_url": "https://v:8200",
                                           "name": "claude-gateway-client-alice"}}

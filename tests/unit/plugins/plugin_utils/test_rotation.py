@@ -68,7 +68,7 @@ def test_select_without_a_team_does_not_pick_the_clients_without_one():
 
 @pytest.mark.parametrize("kwargs, to_read", [
     ({"wanted": ["ci"]}, ["cg-client-ci"]),
-    ({"wanted": "alice,ci"}, ["cg-client-alice", "cg-client-ci"]),
+    ({"wanted": "alice, ,ci,"}, ["cg-client-alice", "cg-client-ci"]),
     ({"team": "dev"}, ["cg-client-shared"]),
     ({"master": True}, ["cg-master-key"]),
     ({"rotate_all": True}, ["cg-client-alice", "cg-client-shared", "cg-client-ci", "cg-master-key"]),
@@ -100,7 +100,7 @@ def test_plan_pending_only_keeps_open_rotations():
 
 
 def test_plan_refuses_failed_reads():
-    with pytest.raises(AnsibleFilterError, match="could not be read"):
+    with pytest.raises(AnsibleFilterError, match="secret cg-client-ci could not be read"):
         plan({"item": "cg-client-ci", "failed": True})
 
 
@@ -113,13 +113,13 @@ def test_generated_and_window():
     assert window["tokens"] == [{"client": "alice", "team": "platform", "models": ["*"], "expires": None,
                                  "token": {"name": "cg-client-alice", "version": "1"}}]
     assert window["master_previous"] == [{"name": "cg-master-key", "version": "1"}]
-    with pytest.raises(AnsibleFilterError, match="no new version"):
+    with pytest.raises(AnsibleFilterError, match="no new version recorded for cg-client-ci"):
         Rotation(plan(read("cg-client-ci", "enabled"))).generated([])
 
 
 def test_written_names_what_to_put_back():
     results = [{"item": {"secret": "a"}, "version": "2"}, {"item": {"secret": "b"}, "failed": True}]
-    assert Rotation.written(results) == [{"secret": "a"}]
+    assert Rotation.written(results) == step({}, "written", results) == [{"secret": "a"}]
 
 
 def window_state():
@@ -130,7 +130,7 @@ def window_state():
 
 def test_host_checks_pick_the_account():
     rotation = Rotation(window_state())
-    users = [{"name": "alice", "client": "alice"}, {"name": "carol"}]
+    users = [{"name": "alice", "client": "alice"}, {"name": "carol"}, {"name": "dave"}]
     assert rotation.host_checks("ws1", {"claude_code_users": users}) == [
         {"client": "alice", "secret": "cg-client-alice", "kind": "workstation", "user": "alice"}]
     assert rotation.host_checks("ws2", {"claude_code_users": users})[0]["user"] == "carol"
@@ -145,6 +145,7 @@ def test_gateway_checks_window_and_close():
     assert len(window) == 8 and all(c["status"] == 200 for c in window)
     done = rotation.outcome({h: {"reached": True, "clients": {c: {"ok": True}}} for h, c in
                              [("ws1", "alice"), ("ws2", "shared"), ("ws3", "shared"), ("gha", "ci")]})
+    assert Rotation(done).gateway_checks("window") == [] and Rotation(window_state()).gateway_checks("close") == []
     close = Rotation(done).gateway_checks("close")
     assert {"ref": {"name": "cg-client-ci", "version": "1"}, "status": 401} in close
     assert {"ref": {"name": "cg-client-ci"}, "status": 200} in close
@@ -160,7 +161,8 @@ def test_outcome_done_rolled_back_pending():
     state = Rotation(window_state()).outcome(results)
     out = dict((i["secret"], i) for i in items(state))
     assert out["cg-client-alice"]["status"] == "done"
-    assert out["cg-client-shared"]["status"] == "pending" and "ws3" in out["cg-client-shared"]["error"]
+    assert out["cg-client-shared"]["status"] == "pending"
+    assert out["cg-client-shared"]["error"] == "host(s) not reached: ws3; the gateway accepts old and new until a rerun"
     assert out["cg-client-ci"]["status"] == "rolled_back" and "HTTP 401" in out["cg-client-ci"]["error"]
     assert out["cg-master-key"]["status"] == "done"
     # Pending items stay in the gateway's window.
@@ -173,8 +175,13 @@ def test_outcome_done_rolled_back_pending():
     assert "ci: rolled_back: gha: HTTP 401" in rotation.failed()
 
 
+def test_outcome_leaves_items_without_a_window_as_they_are():
+    state = plan(read("cg-client-alice", "enabled"), read("cg-master-key", "enabled"))
+    assert [i["status"] for i in items(Rotation(state).outcome({}))] == ["planned", "planned"]
+
+
 def test_abort_when_the_gateway_refused_the_window():
-    state = Rotation(window_state()).abort(["gw1: boom"])
+    state = Rotation(dict(window_state(), errors=["earlier"])).abort(["gw1: boom"])
     rotation = Rotation(state)
     assert set(i["status"] for i in items(state)) == {"rolled_back"}
     assert items(state)[0]["error"] == "the gateway did not accept the new token"
@@ -184,7 +191,8 @@ def test_abort_when_the_gateway_refused_the_window():
     assert rotation.outcome({}) == state
     assert not rotation.rolled_back_on("gha")
     assert len(rotation.to_restore()) == 4
-    assert rotation.failed().startswith("gw1: boom; ")
+    assert state["errors"] == ["earlier", "gw1: boom"]
+    assert rotation.failed().startswith("earlier; gw1: boom; ")
     # The opening's errors are not counted again as errors of closing the window.
     assert rotation.closed(["gw1: boom"]) == state
 
@@ -198,6 +206,8 @@ def test_close_errors_retire_nothing():
 
 
 def test_host_result_and_pins():
+    # The filter calls every step on a Rotation of the state: host_result takes no state.
+    assert step({}, "host_result", [{"client": "a", "status": 200}]) == {"a": {"ok": True, "error": ""}}
     assert Rotation.host_result([{"client": "a", "status": 200}, {"client": "b", "status": 401, "error": "x"}]) == \
         {"a": {"ok": True, "error": ""}, "b": {"ok": False, "error": "x"}}
     assert Rotation.host_result([{"client": "c", "status": 500}]) == {"c": {"ok": False, "error": "HTTP 500"}}
@@ -213,8 +223,31 @@ def test_report():
     report = Rotation(Rotation(state).closed(["gw: boom", ""])).report("t1", 101.54)
     assert (report["started"], report["finished"], report["seconds"]) == ("t0", "t1", 1.5)
     assert report["selection"]["all"] is True
-    assert report["counts"]["done"] == 2 and report["counts"]["pending"] == 2
+    assert report["counts"] == {"done": 2, "rolled_back": 0, "pending": 2, "window": 0, "planned": 0}
     assert report["ok"] is False and "rotate_pending=true" in report["rerun"]
-    assert {"secret": None, "client": None, "status": "error", "error": "gw: boom"} in report["failures"]
+    failures = [(f["client"], f["status"]) for f in report["failures"]]
+    assert failures == [("shared", "pending"), ("ci", "pending"), (None, "error")]
+    assert report["failures"][-1] == {"secret": None, "client": None, "status": "error", "error": "gw: boom"}
     assert set(report["rotated"][0]) == {"secret", "kind", "client", "team", "hosts", "old_version", "new_version",
                                          "resumed", "status", "error"}
+
+
+def test_window_describes_a_shared_client_as_its_first_host_does():
+    """Like the fleet's registry entry: the hosts may list the same models in another order."""
+    clients = [dict(CLIENTS[1], models=["a", "b"]), dict(CLIENTS[2], models=["b", "a"])]
+    state = Rotation(Rotation.select(SECRETS, clients, wanted="shared")).plan([read("cg-client-shared", "enabled")])
+    state = Rotation(state).generated([{"item": {"secret": "cg-client-shared"}, "version": "2"}])
+    assert Rotation(state).window()["tokens"][0]["models"] == ["a", "b"]
+
+
+def test_a_master_key_named_like_a_client_secret_is_rotated_as_the_master_key():
+    secrets = [{"name": "cg-client-alice", "kind": "master", "client": None, "prefix": "sk-"}]
+    item = items(Rotation(Rotation.select(secrets, CLIENTS, master=True)).plan([read("cg-client-alice", "enabled")]))[0]
+    assert (item["kind"], item["client"], item["prefix"]) == ("master", None, "sk-")
+
+
+def test_report_of_an_aborted_rotation_lists_the_gateway_errors():
+    report = Rotation(Rotation(window_state()).abort(["gw1: boom"])).report("t1", 0)
+    assert report["seconds"] is None and report["rerun"] is None and report["ok"] is False
+    assert {"secret": None, "client": None, "status": "error", "error": "gw1: boom"} in report["failures"]
+    assert report["counts"]["rolled_back"] == 4

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 import pytest
 
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.dotenv import edit_dotenv, parse_dotenv
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.dotenv import dotenv_lines, edit_dotenv, parse_dotenv
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.errors import FileFormatError
 
 from .test_settings import SECRET
@@ -25,8 +25,13 @@ def test_dotenv_edit():
 
 @pytest.mark.parametrize("value", ["a\nb", "a'b", ' a', "a\\b"])
 def test_dotenv_refuses_ambiguous_values(value):
-    with pytest.raises(FileFormatError):
+    with pytest.raises(FileFormatError, match="the value of X has a newline, quote, backslash or surrounding blanks"):
         edit_dotenv("", {"X": value})
+
+
+def test_dotenv_refuses_invalid_names():
+    with pytest.raises(FileFormatError, match="invalid variable name 'BAD-NAME'. Fix: use letters"):
+        edit_dotenv("", {"BAD-NAME": "1"})
 
 
 def test_write_then_read():
@@ -35,3 +40,17 @@ def test_write_then_read():
     assert parse_dotenv(text) == dict(env, LANG="C.UTF-8", JAVA_HOME="/j")
     assert parse_dotenv(edit_dotenv(text, env, "absent")) == {"LANG": "C.UTF-8", "JAVA_HOME": "/j"}
     assert parse_dotenv("A=1\nA=2=3\n") == {"A": "2=3"}
+
+
+def test_dotenv_edit_line_ends():
+    """A newline is added before appended variables only; an untouched last line keeps its end."""
+    assert edit_dotenv("", {"X": "1"}) == "X=1\n"
+    assert edit_dotenv("A=1\nB=2", {"A": "1"}) == "A=1\nB=2"
+    assert edit_dotenv("A=1\nB=2", {"C": "3"}) == "A=1\nB=2\nC=3\n"
+
+
+def test_dotenv_lines_show_only_the_named_variables():
+    text = "LANG=C\nexport TOKEN=t\n# TOKEN=c\nURL=u"
+    assert dotenv_lines(text, ["TOKEN", "URL"]) == "export TOKEN=t\nURL=u\n"
+    assert dotenv_lines(text, []) == ""
+    assert dotenv_lines("A=1\r\nB=2\r\n", ["A"]) == "A=1\r\n"  # lines as the file has them

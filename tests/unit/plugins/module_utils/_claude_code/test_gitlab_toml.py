@@ -13,6 +13,7 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.gitlab_toml import (
     edit_gitlab_environment,
     gitlab_environment,
+    gitlab_environment_text,
     gitlab_runner_env,
 )
 
@@ -71,6 +72,8 @@ def test_gitlab_multiline_roundtrip_is_byte_identical():
     assert edit_gitlab_environment(edit_gitlab_environment(empty, "r", ENV), "r", ENV, "absent") == empty
     odd = '[[runners]]\n  name = "r"\n  environment = ["A=1",\n    "B=2"]\n'  # not one per line
     assert gitlab_environment(edit_gitlab_environment(odd, "r", {"C": "3"}), "r") == ["A=1", "B=2", "C=3"]
+    odd = '[[runners]]\n  name = "r"\n  environment = [\n    "A=1",\n    "B=2"]\n'  # closed on an item's line
+    assert gitlab_environment(edit_gitlab_environment(odd, "r", {"C": "3"}), "r") == ["A=1", "B=2", "C=3"]
 
 
 def test_gitlab_add_environment_to_table_without_one_and_remove_it():
@@ -108,3 +111,59 @@ def test_write_then_read():
     assert gitlab_runner_env(edit_gitlab_environment(text, "builds", ENV, "absent"), "builds") == {"FOO": "bar"}
     added = edit_gitlab_environment(CONFIG, "docs", {"A": "x=y"})
     assert gitlab_runner_env(added, "docs") == {"A": "x=y"}
+    assert gitlab_runner_env('[[runners]]\n  name = "r"\n  environment = ["A=1", "JUNK"]\n', "r") == {"A": "1"}
+
+
+def test_gitlab_single_line_rewrite_keeps_foreign_entries_exactly():
+    text = '[[runners]]\n  name = "r"\n  environment = ["Q=say \\"hi\\"", "W=c:\\\\dir"]\n'
+    new = edit_gitlab_environment(text, "r", {"A": "1"})
+    assert gitlab_environment(new, "r") == ['Q=say "hi"', "W=c:\\dir", "A=1"]
+    assert edit_gitlab_environment(new, "r", {"A": "1"}, "absent") == text
+
+
+def test_gitlab_multiline_array_with_comments_gets_a_comma_before_appended_entries():
+    text = '[[runners]]\n  name = "r"\n  environment = [  # ours below\n\n    "A=1"  # last\n    # end\n  ]\n'
+    new = edit_gitlab_environment(text, "r", {"B": "2"})
+    assert gitlab_environment(new, "r") == ["A=1", "B=2"]
+    assert '  environment = [  # ours below\n\n    "A=1",' in new and '# last\n    "B=2",\n    # end\n  ]\n' in new
+
+
+@pytest.mark.parametrize("text, match", [
+    ('[[runners]]\n  name = "r"\n  environment = [1]\n', "environment of runner 'r' is not a list of strings"),
+    ('runners = [{name = "r"}]\n', "names runner 'r' in a form this edit does not handle"),
+])
+def test_gitlab_forms_the_edit_refuses(text, match):
+    with pytest.raises(FileFormatError, match=match):
+        edit_gitlab_environment(text, "r", {"A": "1"})
+
+
+def test_gitlab_multiline_removal_keeps_the_entries_after_ours():
+    text = '[[runners]]\n  name = "r"\n  environment = [\n    "A=1",\n    "A=2",\n    "KEEP=1",\n  ]\n'
+    assert edit_gitlab_environment(text, "r", {"A": "1"}, "absent") == \
+        '[[runners]]\n  name = "r"\n  environment = [\n    "KEEP=1",\n  ]\n'
+    assert edit_gitlab_environment(text, "r", {"A": "3"}) == \
+        '[[runners]]\n  name = "r"\n  environment = [\n    "A=3",\n    "KEEP=1",\n  ]\n'
+
+
+def test_gitlab_new_environment_goes_after_the_tables_last_key():
+    text = '[[runners]]\n  name = "r"\n\n# next\n'
+    assert edit_gitlab_environment(text, "r", {"A": "1"}) == '[[runners]]\n  name = "r"\n  environment = ["A=1"]\n\n# next\n'
+
+
+def test_gitlab_appends_to_an_empty_array_indented_under_its_key():
+    text = '[[runners]]\n  name = "r"\n  environment = [\n]\n'
+    assert edit_gitlab_environment(text, "r", {"A": "1"}) == '[[runners]]\n  name = "r"\n  environment = [\n    "A=1",\n]\n'
+
+
+def test_gitlab_refuses_what_its_line_reader_cannot_read():
+    """A key line inside a multi-line string is not a key: the edit refuses (naming the line) rather than guess."""
+    text = '[[runners]]\n  name = "r"\n  pre_build_script = """\nenvironment = [\n"""\n'
+    with pytest.raises(FileFormatError, match="cannot read the 'environment' value at line 4"):
+        edit_gitlab_environment(text, "r", {"A": "1"})
+
+
+def test_gitlab_environment_text_shows_one_runner():
+    assert gitlab_environment_text(CONFIG, "builds") == \
+        '# [[runners]] "builds"\nenvironment = [\n  "FOO=bar",\n  "ANTHROPIC_BASE_URL=http://old",\n]\n'
+    assert gitlab_environment_text(CONFIG, "docs") == ""
+    assert gitlab_environment_text("  \n", "builds") == gitlab_environment_text("[[runners", "builds") == ""

@@ -13,10 +13,12 @@ import pytest
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.errors import FileFormatError
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.settings import (
     dump_settings,
+    leaf_paths,
     mask_settings,
     merge_layers,
     merge_settings,
     parse_settings,
+    pick_settings,
     read_settings,
     remove_settings,
     settings_layers,
@@ -42,6 +44,27 @@ def test_remove_drops_only_objects_it_empties():
     assert remove_settings({"env": {}}, OWNED) == {"env": {}}  # empty before: not ours to drop
 
 
+def test_remove_with_match_values_keeps_a_users_own_value():
+    owned = {"apiKeyHelper": "/x", "env": {"A": "1", "B": None}}
+    mine = {"apiKeyHelper": "/mine", "env": {"A": "2", "B": "b", "C": "c"}}
+    assert remove_settings(mine, owned, match_values=True) == {"apiKeyHelper": "/mine", "env": {"A": "2", "C": "c"}}
+    assert remove_settings(mine, owned) == {"env": {"C": "c"}}
+    ours = {"apiKeyHelper": "/x", "env": {"A": "1", "B": "b"}, "model": "m"}
+    assert remove_settings(ours, owned, match_values=True) == {"model": "m"}
+    assert remove_settings({"env": "text"}, owned) == {}  # not an object where ours was: the key goes
+
+
+def test_leaf_and_picked_paths():
+    data = {"env": {"A": "1", "B": "2"}, "hooks": {}, "model": "m", "obj": {"k": {"deep": 1}}}
+    assert leaf_paths(data) == [("env", "A"), ("env", "B"), ("hooks",), ("model",), ("obj", "k", "deep")]
+    paths = [("env", "A"), ("missing", "x"), ("model", "x"), ("obj",), ("env", "Z")]
+    assert pick_settings(data, paths) == {"env": {"A": "1"}, "obj": {}}
+
+
+def test_dump_settings_keeps_text_readable():
+    assert dump_settings({"a": "é"}) == '{\n  "a": "é"\n}\n'
+
+
 def test_parse_settings_errors():
     assert parse_settings("  \n") == {}
     with pytest.raises(FileFormatError, match="not valid JSON.*left untouched"):
@@ -55,6 +78,12 @@ def test_mask_settings():
     masked = json.dumps(mask_settings(data, secret_values=[SECRET]))
     assert SECRET not in masked and '"MY_KEY": "********"' in masked and '"URL": "u"' in masked
     assert '"apiKeyHelper": "/x"' in masked
+    assert mask_settings({"empty": "", "n": 5}, secret_values=["", 5]) == {"empty": "", "n": 5}
+    data = {"auth": {"nested": {"v": "x", "flag": "1"}, "list": ["a"], "off": None}, "plain": {"p": "v", "n": 3},
+            "url": "https://user:pw@host/x", "list": [SECRET], "given": "g"}
+    assert mask_settings(data, secret_paths=[["plain", "p"], ("given",)]) == {
+        "auth": {"nested": {"v": "********", "flag": "1"}, "list": "********", "off": None},
+        "plain": {"p": "********", "n": 3}, "url": "https://user:********@host/x", "list": [SECRET], "given": "********"}
 
 
 # ---------------------------------------------------------------- reader: written by the writer, read back
@@ -108,10 +137,14 @@ def test_merge_layers_values():
     assert merge_layers([{"a": {"b": 1, "c": [1]}}, {"a": {"c": [2, 1], "d": 2}}, {"a": {"b": "x"}}]) == \
         {"a": {"b": "x", "c": [1, 2], "d": 2}}
     assert merge_layers([{"a": {"b": 1}}, {"a": 3}]) == {"a": 3}
+    assert merge_layers([{"a": ["x"], "b": "s"}, {"a": "yz", "b": ["t"]}]) == {"a": "yz", "b": ["t"]}
     assert merge_layers([]) == {}
 
 
 def test_reader_refuses_invalid_json(tmp_path):
     (tmp_path / "s.json").write_text('{"env": ')
     with pytest.raises(FileFormatError, match="not valid JSON"):
+        read_settings([str(tmp_path / "s.json")])
+    (tmp_path / "s.json").write_bytes(b'{"a": "\xff"}')
+    with pytest.raises(FileFormatError, match="s.json is not UTF-8 text"):
         read_settings([str(tmp_path / "s.json")])
