@@ -167,3 +167,24 @@ def test_gitlab_environment_text_shows_one_runner():
         '# [[runners]] "builds"\nenvironment = [\n  "FOO=bar",\n  "ANTHROPIC_BASE_URL=http://old",\n]\n'
     assert gitlab_environment_text(CONFIG, "docs") == ""
     assert gitlab_environment_text("  \n", "builds") == gitlab_environment_text("[[runners", "builds") == ""
+
+
+def test_gitlab_unknown_runner_lists_the_registered_ones():
+    with pytest.raises(FileFormatError, match=r"no \[\[runners\]\] named 'nope' \(runners: 'builds', 'docs'\)"):
+        edit_gitlab_environment(CONFIG, "nope", ENV)
+    with pytest.raises(FileFormatError, match=r"no \[\[runners\]\] named 'nope' \(runners: none\)"):
+        edit_gitlab_environment("concurrent = 1\n", "nope", ENV)
+
+
+def test_gitlab_last_item_without_comma_gets_one_even_with_commas_inside():
+    """The comma after the last item is looked for after its string, not in the string or in a comment."""
+    text = '[[runners]]\n  name = "only"\n  environment = [\n    "X=1,2"  # note, with a comma\n  ]\n'
+    new = edit_gitlab_environment(text, "only", {"A": "1"})
+    assert tomllib.loads(new)["runners"][0]["environment"] == ["X=1,2", "A=1"]
+
+
+def test_gitlab_empty_multiline_array_gets_its_items_inside():
+    text = '[[runners]]\n  name = "only"\n  environment = [\n  ]\n'
+    new = edit_gitlab_environment(text, "only", {"A": "1"})
+    assert tomllib.loads(new)["runners"][0]["environment"] == ["A=1"]
+    assert new.index("environment = [") < new.index('"A=1"')
