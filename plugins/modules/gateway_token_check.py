@@ -91,19 +91,20 @@ results:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
 
 def answer(url, token, timeout, validate_certs):
     """The HTTP status the gateway answers for ``token``, or the connection error as text."""
     try:
+        # No redirects, as claude_code_client_check: the token must not follow a 3xx to another address.
         resp = open_url(url, headers={"Authorization": "Bearer " + token}, timeout=timeout,
-                        validate_certs=validate_certs)
+                        validate_certs=validate_certs, follow_redirects="none")
         return resp.getcode()
     except HTTPError as err:
         return err.code
-    except Exception as exc:  # the gateway did not answer: the reason, never the request
+    except (URLError, OSError, ValueError) as exc:  # the gateway did not answer: the reason, never the request
         return ("no answer: %s" % exc)[:200]
 
 

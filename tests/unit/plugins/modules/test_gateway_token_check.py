@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from .test_claude_code_client_check import ROOT, TOKEN, gateway  # noqa: F401 pylint: disable=unused-import
 
@@ -57,3 +59,26 @@ def test_no_answer_is_a_failure_with_its_reason(tmp_path):
     assert out["failed"] is True
     assert out["results"][0]["got"].startswith("no answer: ")
     assert "s@current expected 200, got no answer: " in out["msg"]
+
+
+def test_a_redirect_is_an_answer_and_the_token_does_not_follow_it(tmp_path, gateway):  # noqa: F811 pylint: disable=redefined-outer-name
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self):  # pylint: disable=invalid-name
+            self.send_response(302)
+            self.send_header("Location", gateway.url + "/v1/models")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = token_check(tmp_path, url="http://127.0.0.1:%d" % server.server_port,
+                          checks=[{"name": "s@current", "token": TOKEN, "status": 200}])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert out["failed"] is True and out["results"][0]["got"] == 302
+    assert gateway.seen == []
