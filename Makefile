@@ -9,13 +9,13 @@ export PATH := $(BIN):$(PATH)
 export PYTHONPATH := $(COLLECTIONS)
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: deps test unit integration sanity lint docs molecule image clean litellm-venv
+.PHONY: deps test unit integration sanity lint docs package ee-context molecule image clean litellm-venv
 
 deps:
 	@bash tests/bootstrap.sh
 
 ## Everything CI runs, in order of cost.
-test: deps unit integration docs lint sanity molecule demo-test
+test: deps unit integration docs package lint sanity molecule demo-test
 # Under `make test` a missing server or tool (OpenBao, moto, drongo, LiteLLM) fails its tests instead of
 # skipping them (tests/integration/conftest.py); CI=true does the same.
 test: export CLAUDE_GATEWAY_TESTS_REQUIRE_SERVERS := 1
@@ -31,14 +31,34 @@ litellm-venv: wheelhouse
 	  $(LITELLM_VENV)/bin/pip install -q --no-index --find-links $(LITELLM_WHEELHOUSE) -c $(LITELLM_CONSTRAINTS) $(foreach r,$(LITELLM_REQUIREMENTS),'$(r)') && \
 	  cp $(LITELLM_WHEELHOUSE)/.key $(LITELLM_VENV)/.wheelhouse-key; fi
 
-integration: deps litellm-venv
+# ansible-core 2.16, the oldest meta/runtime.yml supports, in a venv beside the test venv: the lookup's
+# return type is checked on it too (tests/integration/test_interop_vault.py). Built once (~20 s), cached.
+ANSIBLE_OLDEST := 2.16.19
+ANSIBLE_OLDEST_VENV := $(ROOT)/.cache/ansible-core-2.16
+$(ANSIBLE_OLDEST_VENV)/.ok:
+	rm -rf $(ANSIBLE_OLDEST_VENV) && /usr/bin/python3 -m venv $(ANSIBLE_OLDEST_VENV) && \
+	  $(ANSIBLE_OLDEST_VENV)/bin/pip install -q ansible-core==$(ANSIBLE_OLDEST) hvac==2.4.0 && touch $@
+
+integration: deps litellm-venv $(ANSIBLE_OLDEST_VENV)/.ok
 	LITELLM_BIN=$(LITELLM_VENV)/bin/litellm $(PYTEST) -q tests/integration
 
 docs: deps
 	bash tests/check-docs.sh
 
+# The collection as users get it (tests/check-package.py): the built tarball's file list; installed into an
+# empty path and used from outside this repo (ansible-doc on every plugin and role, every playbook by FQCN);
+# the collections it names declared; a plain clone's collection path; the Execution Environment's context.
+package: deps
+	$(BIN)/python tests/check-package.py
+
+# The same, leaving the EE build context in .cache/ee-context (docs/execution-environment.md).
+ee-context: deps
+	$(BIN)/python tests/check-package.py --ee-context $(ROOT)/.cache/ee-context
+
+# As in a fresh clone, an editor or pre-commit: without this Makefile's collection path, so the collection
+# resolves through ansible.cfg (tests/check-package.py checks the link it uses is in git).
 lint: deps
-	$(BIN)/ansible-lint --profile production --offline
+	env -u ANSIBLE_COLLECTIONS_PATH -u PYTHONPATH $(BIN)/ansible-lint --profile production --offline
 
 sanity: deps
 	bash tests/sanity.sh

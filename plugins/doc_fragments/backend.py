@@ -44,6 +44,9 @@ options:
     description:
       - How many times to retry a call that failed transiently (store unreachable or throttled), with
         exponential backoff. Errors such as not found or access denied are never retried.
+      - The retries are the store SDK's own. V(aws) retries every call with botocore, and a retried write
+        re-sends its request token, so it is stored once. V(gcp) and V(vault) retry reads only; a write that
+        failed is not sent again (V(vault) reads back whether a write whose answer was lost was stored).
     type: int
     default: 3
   timeout:

@@ -12,7 +12,9 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r"""
 options:
   aws_region:
-    description: V(aws) region. Defaults to the AWS SDK's own configuration (C(AWS_REGION), profile).
+    description:
+      - V(aws) region. Falls back to E(AWS_REGION), then E(AWS_DEFAULT_REGION), then the region of the AWS
+        profile.
     type: str
   aws_profile:
     description: V(aws) named profile from the AWS config and credentials files.

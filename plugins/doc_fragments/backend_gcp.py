@@ -30,8 +30,10 @@ options:
   gcp_api_endpoint:
     description:
       - V(gcp) API endpoint, for regional or private endpoints (for example
-        C(secretmanager.us-east1.rep.googleapis.com)) or a test server (C(http://127.0.0.1:PORT), with
-        O(gcp_transport=rest)).
+        C(secretmanager.us-east1.rep.googleapis.com)) or a test server on this machine
+        (C(http://127.0.0.1:PORT), either transport).
+      - Plain C(http://) is accepted only to a loopback host (C(127.0.0.1), C([::1]), C(localhost)), for a
+        local test server; every other endpoint uses TLS.
     type: str
 requirements:
   - google-cloud-secret-manager for O(backend=gcp)

@@ -12,10 +12,15 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r"""
 options:
   vault_url:
-    description: V(vault) server address. Falls back to E(VAULT_ADDR).
+    description:
+      - V(vault) server address.
+      - When unset, E(BAO_ADDR), then E(VAULT_ADDR). As with the C(bao) CLI, a E(BAO_*) variable wins over its
+        E(VAULT_*) twin (for every option here); an empty variable counts as unset.
     type: str
   vault_namespace:
-    description: V(vault) namespace (Vault Enterprise, OpenBao). Falls back to E(VAULT_NAMESPACE).
+    description:
+      - V(vault) namespace (Vault Enterprise, OpenBao).
+      - When unset, E(BAO_NAMESPACE), then E(VAULT_NAMESPACE).
     type: str
   vault_mount:
     description: V(vault) mount point of the KV secrets engine.
@@ -35,7 +40,9 @@ options:
     description: V(vault) mount point of the auth method. Default is the method's name.
     type: str
   vault_token:
-    description: V(vault) token for O(vault_auth_method=token). Falls back to E(VAULT_TOKEN).
+    description:
+      - V(vault) token for O(vault_auth_method=token).
+      - When unset, E(BAO_TOKEN), then E(VAULT_TOKEN).
     type: str
   vault_role_id:
     description: V(vault) AppRole role id.
@@ -60,12 +67,16 @@ options:
     description: V(vault) password for O(vault_auth_method=userpass).
     type: str
   vault_ca_cert:
-    description: V(vault) CA bundle to verify the server's certificate.
+    description:
+      - V(vault) CA bundle to verify the server's certificate.
+      - When unset, E(BAO_CACERT), then E(VAULT_CACERT).
     type: path
   vault_validate_certs:
-    description: V(vault) whether to verify the server's TLS certificate.
+    description:
+      - V(vault) whether to verify the server's TLS certificate.
+      - Unset means true, unless E(BAO_SKIP_VERIFY) (or, when that is unset, E(VAULT_SKIP_VERIFY)) is true.
+        The option has no default value so that these variables can apply.
     type: bool
-    default: true
   vault_allow_insecure_http:
     description:
       - V(vault) allow an C(http://) O(vault_url) to a host that is not loopback. The Vault token (or the

@@ -63,7 +63,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _raw:
-  description: One value per name, after O(field) is applied.
+  description:
+    - One value per name, after O(field) is applied.
+    - Always a string, on every supported ansible-core. A secret that holds a JSON object (with V(vault), a KV
+      secret with several keys) read without O(field) is its JSON text; turn it into a dictionary with
+      C(from_json), or pick one key with O(field).
   type: list
   elements: str
 """
@@ -76,8 +80,21 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.ba
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import SecretError
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.factory import get_backend
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.options import OPTIONS
+from ansible_collections.llmops.claude_gateway.plugins.plugin_utils._local_vault import local_backend
+
+try:
+    # ansible-core before 2.19 turns a template result that looks like a dict or list into one; text marked
+    # this way is left alone (the builtin template lookup does the same). 2.19 and later keep strings as strings.
+    from ansible.utils.native_jinja import NativeJinjaText
+except ImportError:
+    NativeJinjaText = None
 
 display = Display()
+
+
+def as_text(value):
+    """``value`` as a string that every supported ansible-core leaves a string (see RETURN)."""
+    return NativeJinjaText(value) if NativeJinjaText is not None else value
 
 
 class LookupModule(LookupBase):
@@ -88,10 +105,12 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError("gateway_token: 'version' and 'version_stage' are mutually exclusive. "
                                      "Fix: set only one of them")
         try:
-            backend = get_backend(options)
+            # The local store with ansible-core's own vault library (the controller has it; modules do not).
+            backend = local_backend(options, self._loader) if (options.get("backend") or "local") == "local" \
+                else get_backend(options)
             for warning in backend.warnings:
                 display.warning("gateway_token lookup: %s" % warning)
-            return [backend.read(SecretRef(term, options.get("version"), options.get("version_stage"),
-                                           options.get("field"))).value for term in terms]
+            return [as_text(backend.read(SecretRef(term, options.get("version"), options.get("version_stage"),
+                                                   options.get("field"))).value) for term in terms]
         except SecretError as exc:
             raise AnsibleLookupError(str(exc))

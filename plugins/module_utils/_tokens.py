@@ -135,16 +135,25 @@ def ensure_token(backend, params, check_mode=False):
         needed = current_value != value
         new_value = value
 
+    if needed and check_mode:
+        # A store may refuse a write now (AWS mid-rotation); its write runs this check itself.
+        backend.check_writable(name)
+    # In check mode a pending write's version id is not known yet: "version" is null then (as documented),
+    # and the current version when nothing is to be written (it stays the current one).
     result = {"changed": bool(needed), "name": name, "backend": backend.name,
               "previous_version": current.version if current is not None else None,
-              "version": current.version if current is not None else None,
+              "version": None if (needed and check_mode) or current is None else current.version,
               "created": current is None and bool(needed), "retired": []}
     if needed and not check_mode:
         stored = _merge_field(backend, name, current.value if current else None, field, new_value) if field else new_value
         result["version"] = backend.write(name, stored)
     if params.get("retire") is not None:
-        result["retired"] = _retire(backend, name, int(params["retire"]), params.get("retire_mode") or "disable",
-                                    check_mode, pending_write=needed)
+        keep, mode = int(params["retire"]), params.get("retire_mode") or "disable"
+        # The prediction and the real run share the store's one retire plan (SecretBackend.retire_plan).
+        if check_mode:
+            result["retired"] = backend.predict_retire(name, keep, mode, pending_write=needed)
+        else:
+            result["retired"] = backend.retire(name, keep, mode)
         result["changed"] = result["changed"] or bool(result["retired"])
     result["diff"] = {
         "before": {"version": result["previous_version"], "value": MASK if current is not None else None},
@@ -152,17 +161,3 @@ def ensure_token(backend, params, check_mode=False):
                   "value": MASK if (current is not None or needed) else None},
     }
     return result, (new_value if needed else current_value)
-
-
-def _retire(backend, name, keep, mode, check_mode, pending_write):
-    if check_mode:
-        try:
-            listed = backend.versions(name)
-        except SecretNotFound:
-            return []
-        enabled = [v for v in listed if v.state == "enabled"]
-        # A pending write adds one enabled version in front of the current ones.
-        kept = set(v.version for v in enabled[:max(keep - (1 if pending_write else 0), 0)])
-        return [v.version for v in listed if v.version not in kept
-                and (v.state == "enabled" or (mode == "destroy" and v.state != "destroyed"))]
-    return backend.retire(name, keep, mode)

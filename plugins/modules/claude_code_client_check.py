@@ -38,13 +38,17 @@ options:
       - The checks to run. V(policy) - O(policy_error) is empty. V(bypass-flags) - the C(CLAUDE_CODE_SKIP_*_AUTH)
         flags are set exactly as O(expected_env) says. V(gateway-url) - C(ANTHROPIC_BASE_URL) (and the
         Bedrock/Vertex base URLs and client mode flags of O(expected_env)) is O(gateway_url).
+        V(tls) - for an C(https://) gateway, a TLS handshake from this host with the CAs Claude Code trusts
+        (the system store plus the client's C(NODE_EXTRA_CA_CERTS), which must be what O(expected_env) says and
+        readable) must verify the chain and the gateway's host name; a certificate expiring within
+        O(tls_warn_days) days is a warning (RV(tls_warnings)).
         V(liveliness) - C(<gateway_url>/health/liveliness) answers 200 from this host. V(request) - one request
         per O(requests) entry. V(no-cloud-credentials) - no AWS, GCP or Anthropic credentials in the client's
         configuration, the users' homes, C(/etc/environment) or C(/etc/profile.d).
     type: list
     elements: str
-    choices: [policy, bypass-flags, gateway-url, liveliness, request, no-cloud-credentials]
-    default: [policy, bypass-flags, gateway-url, liveliness, request, no-cloud-credentials]
+    choices: [policy, bypass-flags, gateway-url, tls, liveliness, request, no-cloud-credentials]
+    default: [policy, bypass-flags, gateway-url, tls, liveliness, request, no-cloud-credentials]
   gateway_url:
     description: The gateway's base URL the client must use.
     type: str
@@ -104,7 +108,13 @@ options:
     description: Seconds to wait for the gateway and for the C(apiKeyHelper).
     type: int
     default: 60
+  tls_warn_days:
+    description: The V(tls) check warns about a gateway certificate expiring within this many days.
+    type: int
+    default: 14
 notes:
+  - Requests to an C(https://) gateway trust what Claude Code trusts - the system store plus the CA bundle named
+    by C(NODE_EXTRA_CA_CERTS) (the client's own for V(request), the one of O(expected_env) for V(liveliness)).
   - Run it as root (become) to check several users of a workstation; without root it can run only the current
     user's helper.
 """
@@ -166,18 +176,28 @@ requests:
       description: Why not (never a token).
       type: str
   sample: [{client: alice-laptop, user: alice, url: "https://gateway.example.com", status: 200, ok: true, error: ""}]
+tls_warnings:
+  description: Gateway certificates expiring within O(tls_warn_days) days (the V(tls) check passes with them).
+  returned: always
+  type: list
+  elements: str
+  sample: ["the gateway certificate of https://gateway.example.com (CN=gateway.example.com) expires in 9 days"]
 """
 
 import json
 import os
 import pwd
 import re
+import socket
+import ssl
 import subprocess
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import Request
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.dotenv import parse_dotenv
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.errors import FileFormatError
@@ -192,7 +212,8 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code
     settings_layers,
 )
 
-CHECKS = ["policy", "bypass-flags", "gateway-url", "liveliness", "request", "no-cloud-credentials"]
+CHECKS = ["policy", "bypass-flags", "gateway-url", "tls", "liveliness", "request", "no-cloud-credentials"]
+CA_ENV = "NODE_EXTRA_CA_CERTS"
 SKIP_FLAGS = ("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "CLAUDE_CODE_SKIP_VERTEX_AUTH")
 AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")
 CLOUD_FILES = (".aws/credentials", ".aws/config", ".config/gcloud/application_default_credentials.json")
@@ -210,6 +231,8 @@ class ClientCheck(object):
         self.checks = []
         self.requests = []
         self.tokens = []
+        self.tls_warnings = []
+        self.tls_seen = {}
 
     def wanted(self, check):
         return check in self.params["checks"]
@@ -308,14 +331,23 @@ class ClientCheck(object):
 
     def liveliness(self):
         url = (self.params["gateway_url"] or "").rstrip("/") + "/health/liveliness"
-        status, error = self.http("GET", url)
+        status, error = self.http("GET", url, ca=(self.params["expected_env"] or {}).get(CA_ENV))
         self.record("liveliness", status == 200, "GET %s: %s" % (url, "HTTP %s" % status if status else error))
 
-    def http(self, method, url, body=None, headers=None):
-        """(status, error) of one request; the body is read only to tell a message from an error."""
+    def http(self, method, url, body=None, headers=None, ca=None):
+        """(status, error) of one request; the body is read only to tell a message from an error.
+
+        ``ca`` is a CA bundle trusted besides the system store, as Claude Code trusts NODE_EXTRA_CA_CERTS.
+        """
         try:
-            resp = open_url(url, method=method, data=json.dumps(body) if body is not None else None,
-                            headers=headers or {}, timeout=self.params["timeout"], follow_redirects="none")
+            context = None
+            if url.lower().startswith("https://"):
+                context = ssl.create_default_context()
+                if ca:
+                    context.load_verify_locations(cafile=ca)
+            resp = Request().open(method, url, data=json.dumps(body) if body is not None else None,
+                                  headers=headers or {}, timeout=self.params["timeout"], follow_redirects="none",
+                                  context=context)
             text = resp.read().decode("utf-8", "replace")
             if body is not None:
                 try:
@@ -326,10 +358,69 @@ class ClientCheck(object):
             return resp.getcode(), ""
         except HTTPError as exc:
             return exc.code, "HTTP %d from the gateway: %s" % (exc.code, exc.read().decode("utf-8", "replace")[:200])
-        except (URLError, OSError, ValueError) as exc:
+        except (URLError, OSError, ValueError, ssl.SSLError) as exc:
             return None, "%s %s failed: %s" % (method, url, exc)
 
-    def request(self, entry, url, token, both_headers):
+    def tls(self, env, who):
+        """The TLS check of one client configuration: the handshake Claude Code would make."""
+        url = env.get("ANTHROPIC_BASE_URL") or self.params["gateway_url"] or ""
+        parts = urlsplit(url)
+        if parts.scheme.lower() != "https":
+            self.record("tls", True, "%s is not https: no certificate to check" % (url or "no gateway URL"), who)
+            return
+        expected = (self.params["expected_env"] or {}).get(CA_ENV)
+        ca = env.get(CA_ENV)
+        if (expected or ca) and ca != expected:
+            self.record("tls", False, "%s is %r, the policy says %r. Fix: run the claude_code role again (it sets %s "
+                        "from claude_code_ca_bundle)" % (CA_ENV, ca, expected, CA_ENV), who)
+            return
+        key = (parts.hostname, parts.port or 443, ca)
+        if key not in self.tls_seen:
+            self.tls_seen[key] = self.handshake(url, parts.hostname, parts.port or 443, ca)
+        ok, detail, warning = self.tls_seen[key]
+        if warning and warning not in self.tls_warnings:
+            self.tls_warnings.append(warning)
+        self.record("tls", ok, detail, who)
+
+    def handshake(self, url, host, port, ca):
+        """(ok, detail, warning) of a TLS handshake with the system store plus ``ca``, as Claude Code makes it."""
+        trust = "the system store" + (" and %s" % ca if ca else "")
+        try:
+            context = ssl.create_default_context()
+            if ca:
+                context.load_verify_locations(cafile=ca)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            return (False, "%s=%s cannot be loaded (%s): Claude Code ignores it ('Ignoring extra certs') and fails "
+                    "with UNABLE_TO_VERIFY_LEAF_SIGNATURE. Fix: push the CA bundle again (claude_code_ca_bundle)"
+                    % (CA_ENV, ca, exc), None)
+        try:
+            with socket.create_connection((host, port), timeout=self.params["timeout"]) as sock:
+                with context.wrap_socket(sock, server_hostname=host) as tls:
+                    cert = tls.getpeercert()
+        except ssl.SSLCertVerificationError as exc:
+            reason = str(exc.verify_message or exc)
+            if "mismatch" in reason.lower() or "hostname" in reason.lower():
+                fix = ("give the gateway a certificate whose subjectAltName covers %s (litellm_tls_names), or use a "
+                       "name of the certificate in claude_gateway_url" % host)
+            else:
+                fix = ("push the CA that issued the gateway's certificate (claude_code_ca_bundle; Claude Code then "
+                       "gets %s)" % CA_ENV)
+            return False, "the certificate of %s does not verify: %s. Fix: %s (trusted here: %s)" % (
+                url, reason, fix, trust), None
+        except (OSError, ssl.SSLError) as exc:
+            return False, "TLS handshake with %s:%s failed: %s" % (host, port, exc), None
+        expires = ssl.cert_time_to_seconds(cert["notAfter"])
+        days = int((expires - time.time()) // 86400)
+        subject = dict(item for rdn in cert.get("subject", ()) for item in rdn).get("commonName", "")
+        detail = "chain verified with %s; certificate %s expires %s (%d days)" % (
+            trust, "CN=%s" % subject if subject else "for %s" % host, cert["notAfter"], days)
+        warning = None
+        if days < self.params["tls_warn_days"]:
+            warning = "the gateway certificate of %s (%s) expires in %d days, on %s: renew it" % (
+                url, "CN=%s" % subject if subject else host, days, cert["notAfter"])
+        return True, detail, warning
+
+    def request(self, entry, url, token, both_headers, ca=None):
         path = self.params["path"]
         headers = {"anthropic-version": "2023-06-01"}
         if both_headers or self.params["token_env_var"] == "ANTHROPIC_API_KEY":
@@ -341,7 +432,7 @@ class ClientCheck(object):
             headers["content-type"] = "application/json"
             body = {"model": self.params["model"], "max_tokens": 16,
                     "messages": [{"role": "user", "content": "Reply with OK."}]}
-        status, error = self.http("POST" if body else "GET", url.rstrip("/") + path, body, headers)
+        status, error = self.http("POST" if body else "GET", url.rstrip("/") + path, body, headers, ca=ca)
         ok = status == 200 and not error
         what = "%s %s%s" % ("POST" if body else "GET", path, " model=%s" % self.params["model"] if body else "")
         self.request_result(entry, url, status, ok, error, "%s: HTTP %s%s" % (what, status, "" if ok else " " + error))
@@ -382,7 +473,8 @@ class ClientCheck(object):
             self.record("policy", not params["policy_error"], params["policy_error"] or "the profile passes the policy")
         if self.wanted("liveliness"):
             self.liveliness()
-        config_checks = [c for c in ("bypass-flags", "gateway-url", "request", "no-cloud-credentials") if self.wanted(c)]
+        config_checks = [c for c in ("bypass-flags", "gateway-url", "tls", "request", "no-cloud-credentials")
+                         if self.wanted(c)]
         if not config_checks:
             return
         homes, sources, all_env = [home_of("root")], [], {}
@@ -420,6 +512,8 @@ class ClientCheck(object):
             sources.extend(p for p in read if p not in sources)
             if user in [u["name"] for u in users]:
                 self.settings_checks(env, user)
+                if self.wanted("tls"):
+                    self.tls(env, user)
         if not self.wanted("request"):
             return
         for entry in requests:
@@ -439,7 +533,7 @@ class ClientCheck(object):
             except (OSError, KeyError, subprocess.SubprocessError) as exc:
                 self.request_result(entry, url, None, False, to_native(exc))
                 continue
-            self.request(entry, url, token, both_headers=True)
+            self.request(entry, url, token, both_headers=True, ca=env.get(CA_ENV))
 
     def runner_checks(self, homes, sources, all_env):
         requests = self.params["requests"]
@@ -456,6 +550,8 @@ class ClientCheck(object):
         sources.extend(read)
         all_env.update(env)
         self.settings_checks(env, None)
+        if self.wanted("tls"):
+            self.tls(env, None)
         var = self.params["token_env_var"]
         token = env.get(var)
         if token:
@@ -466,7 +562,7 @@ class ClientCheck(object):
                 problem = "%s is not set in %s" % ("ANTHROPIC_BASE_URL" if not url else var, ", ".join(read))
                 self.request_result(entry, url, None, False, problem)
             else:
-                self.request(entry, url, token, both_headers=False)
+                self.request(entry, url, token, both_headers=False, ca=env.get(CA_ENV))
 
 
 def home_of(user):
@@ -503,6 +599,7 @@ def main():
             gitlab_runner_name=dict(type="str"),
             systemd_service=dict(type="str"),
             timeout=dict(type="int", default=60),
+            tls_warn_days=dict(type="int", default=14),
         ),
         required_if=[("client", "github_actions", ["github_runner_dir"]),
                      ("client", "gitlab_runner", ["gitlab_runner_name"]),
@@ -513,7 +610,9 @@ def main():
         module.fail_json(msg="gateway_url is required for the gateway-url and liveliness checks")
     check = ClientCheck(module)
     check.run()
-    module.exit_json(changed=False, checks=check.checks, requests=check.requests)
+    for warning in check.tls_warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, checks=check.checks, requests=check.requests, tls_warnings=check.tls_warnings)
 
 
 if __name__ == "__main__":

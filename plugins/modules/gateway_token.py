@@ -18,9 +18,14 @@ description:
     new version is written when the stored value already matches, or when a generated token already
     exists and O(rotate) is not set.
   - O(rotate=true) writes a newly generated token as a new version; O(retire) then keeps the newest N
-    enabled versions and retires the older ones in the store's own way (AWS removes their staging labels,
-    GCP disables or destroys them, Vault KV v2 deletes or destroys them, the local store marks them).
+    enabled versions and retires the older ones in the store's own way (AWS takes C(AWSPREVIOUS) off the
+    previous version, GCP disables or destroys them, Vault KV v2 deletes or destroys them, the local store
+    marks them).
   - Returns version ids, never the value, unless O(return_value=true) (the result is then C(no_log)).
+  - On AWS a write is refused, before anything is changed, while another tool's rotation is in progress
+    (C(AWSPENDING) on a version that is not C(AWSCURRENT)), since that rotation would move C(AWSCURRENT) away
+    from the token written here when it finishes. A finished rotation's C(AWSPENDING) left on the C(AWSCURRENT)
+    version moves along with C(AWSCURRENT) to the new version.
 author:
   - llmops.claude_gateway maintainers (@llmops)
 options:
@@ -58,6 +63,11 @@ options:
     description:
       - Keep this many newest enabled versions and retire the older ones. Unset keeps every version.
       - During a rotation keep 2 (old and new) until every client has the new token, then retire with 1.
+      - On AWS the newest versions are counted the way Secrets Manager's rotation model ranks them,
+        C(AWSCURRENT) then C(AWSPREVIOUS) (AWS itself deprecates older ones); 2 or more keeps both, 1 takes
+        C(AWSPREVIOUS) off the previous version. C(AWSCURRENT) is never moved or removed. C(AWSPENDING) and
+        labels set outside this collection are never removed, and a version that carries one of them keeps
+        C(AWSPREVIOUS) too, with a warning.
       - Must be 1 or more. Every option is checked before the store is read or written, so a refused task
         leaves the store unchanged.
     type: int
@@ -81,7 +91,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Predicts the change (a new version, retired versions) without writing.
+    description: Predicts the change (a new version, retired versions) without writing, with the same retire
+      plan as a real run.
   diff_mode:
     support: full
     description: Shows version ids; values are always masked.
@@ -138,7 +149,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 version:
-  description: The current version after the task (the new one when written). Predicted as null in check mode.
+  description:
+    - The current version after the task (the new one when written).
+    - In check mode null when a new version would be written (its id is only known once it is written),
+      else the current version, which the task leaves current.
   returned: success
   type: str
   sample: "4"
@@ -201,9 +215,12 @@ def main():
         backend = get_backend(module.params)
         for warning in backend.warnings:
             module.warn(warning)
+        shown = len(backend.warnings)
         result, value = ensure_token(backend, module.params, module.check_mode)
     except SecretError as exc:
         fail_from_error(module, exc)
+    for warning in backend.warnings[shown:]:  # e.g. an AWS version left labelled by retire
+        module.warn(warning)
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

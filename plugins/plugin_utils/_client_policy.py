@@ -14,6 +14,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._claude_code.dotenv import ENV_NAME
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._tls import source_kind
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import (
     LOOPBACK_RULE,
     UrlError,
@@ -34,7 +35,9 @@ FLAG_ON = ("1", "true", "True")
 # Variables the role writes itself (and removes again when they are no longer wanted).
 MANAGED_ENV = ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_SKIP_BEDROCK_AUTH",
                "CLAUDE_CODE_SKIP_VERTEX_AUTH", "CLAUDE_CODE_USE_BEDROCK", "CLAUDE_CODE_USE_VERTEX",
-               "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL")
+               "ANTHROPIC_BEDROCK_BASE_URL", "ANTHROPIC_VERTEX_BASE_URL", "NODE_EXTRA_CA_CERTS")
+CA_BUNDLE_ENV = "NODE_EXTRA_CA_CERTS"
+DEFAULT_CA_BUNDLE_PATH = "/etc/claude-code/ca-bundle.pem"
 # Names claude_code_env may not set (rule env-reserved), first match wins: each with the fix naming the
 # dedicated variable. claude_code_env lands in world-readable files (managed settings, profile.d), so no
 # credential belongs there, and routing, bypass flags and TLS trust go through the policy's own variables.
@@ -243,7 +246,7 @@ def evaluate(cfg):
     configured = [name for key, name in (("aws_region", "AWS_REGION"), ("vertex_region", "CLOUD_ML_REGION"),
                                          ("vertex_project", "ANTHROPIC_VERTEX_PROJECT_ID")) if cfg.get(key)]
     managed = list(MANAGED_ENV) + [HELPER_TTL_ENV]
-    result = {"state": state, "client": client, "warnings": [], "env": {}, "token_env_var": None,
+    result = {"state": state, "client": client, "warnings": [], "env": {}, "token_env_var": None, "ca_bundle": None,
               "remove": sorted(set(managed + configured + [str(k) for k in (cfg.get("env") or {})]))}
     if state == "absent":
         return result
@@ -304,6 +307,9 @@ def evaluate(cfg):
                     env[name] = str(cfg[key])
     for name, value in sorted((cfg.get("env") or {}).items()):
         env[name] = str(value)
+    result["ca_bundle"] = check_ca_bundle(cfg)
+    if result["ca_bundle"]:
+        env[CA_BUNDLE_ENV] = result["ca_bundle"]["path"]
     if client == "workstation" and cfg.get("helper_ttl_ms") not in (None, ""):
         ttl = cfg["helper_ttl_ms"]
         if isinstance(ttl, bool) or not re.match(r"^\d+$", str(ttl)):
@@ -321,6 +327,31 @@ def evaluate(cfg):
     keep = set(env) | (set([token_var]) if client != "workstation" else set())
     result["remove"] = sorted(set(managed) - keep)
     return result
+
+
+def check_ca_bundle(cfg):
+    """Where claude_code_ca_bundle comes from and goes: {kind, path}, or None when no bundle is given.
+
+    Only its form is checked here; the certificates are checked on the controller (gateway_tls_check) once
+    the bundle is read, before anything is written.
+    """
+    bundle = cfg.get("ca_bundle")
+    kind = source_kind(bundle, remote_src=False)
+    if kind == "none":
+        return None
+    if kind == "invalid":
+        raise PolicyError("ca-bundle", "claude_code_ca_bundle is neither PEM text, a store reference (a mapping with "
+                          "'name') nor the path of a file on the controller",
+                          "give the CA certificates that issued the gateway's certificate in one of these forms")
+    path = cfg.get("ca_bundle_path") or DEFAULT_CA_BUNDLE_PATH
+    if not isinstance(path, str) or not re.match(r"^/[^\s]*[^/\s]$", path):
+        raise PolicyError("ca-bundle", "claude_code_ca_bundle_path %r is not an absolute file path" % (path,),
+                          "give an absolute path without blanks, like %s" % DEFAULT_CA_BUNDLE_PATH)
+    if CA_BUNDLE_ENV in (cfg.get("env") or {}):
+        raise PolicyError("ca-bundle", "claude_code_ca_bundle and claude_code_env.%s are both set" % CA_BUNDLE_ENV,
+                          "give the CA through claude_code_ca_bundle only: the role pushes it to %s and sets %s"
+                          % (path, CA_BUNDLE_ENV))
+    return {"kind": kind, "path": path}
 
 
 def _choice_list(value, choices, name):

@@ -8,6 +8,10 @@ Fixtures:
                    of the GetSecretValue calls moto really received (``.reset()`` to start over).
   drongo_server    URL of a real ``drongo server`` process (session).
   gcp_options      backend options for it (REST, anonymous), with drongo state reset before the test.
+  gcp_rest_faults  a proxy in front of drongo: ``.url`` to use as gcp_api_endpoint, ``.fail()`` to answer the
+                   next requests of an action with an HTTP error, ``.received()`` to count what came in.
+  grpc_secret_manager  the gRPC Secret Manager stand-in (grpc_secret_manager.py), reset before the test.
+  gcp_grpc_options backend options for it (default transport, gRPC).
   free_port        a port with nothing listening on it.
   silent_port      a port that accepts connections and never answers.
 """
@@ -288,4 +292,141 @@ def gcp_options(drongo_reset, monkeypatch):
         "timeout": 5,
         "retries": 1,
         "retry_backoff": 0.05,
+    }
+
+
+def _gcp_action(method, path):
+    """The Secret Manager REST method of a request: access, addVersion, disable, destroy (the ':verb'),
+    list (of versions), getVersion, getSecret or create."""
+    last = path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if ":" in last:
+        return last.split(":", 1)[1]
+    if method == "POST":
+        return "create"
+    if last == "versions":
+        return "list"
+    return "getVersion" if "/versions/" in path else "getSecret"
+
+
+class _RestFaults(object):
+    """Counts the requests by action and answers the next ones of an action with an error (``after_apply``:
+    drongo does the work first, then the answer is replaced: a lost answer)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.actions = []
+        self.faults = []
+        self.url = None
+
+    def fail(self, action, status=503, name="UNAVAILABLE", times=1, after_apply=False):
+        with self.lock:
+            self.faults.append([action, status, name, times, after_apply])
+
+    def take(self, action):
+        with self.lock:
+            self.actions.append(action)
+            for fault in self.faults:
+                if fault[0] == action:
+                    fault[3] -= 1
+                    if fault[3] <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+    def received(self, action):
+        with self.lock:
+            return sum(1 for a in self.actions if a == action)
+
+    def reset(self):
+        with self.lock:
+            del self.actions[:]
+            del self.faults[:]
+
+
+def _rest_fault_handler(upstream_port, faults):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self, status, headers, data):
+            self.send_response(status)
+            for key, value in headers:
+                if key.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _forward(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            fault = faults.take(_gcp_action(self.command, self.path))
+            if fault is None or fault[4]:
+                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    resp = conn.getresponse()
+                    status, resp_headers, data = resp.status, resp.getheaders(), resp.read()
+                finally:
+                    conn.close()
+            if fault is not None:
+                status, resp_headers = fault[1], [("Content-Type", "application/json")]
+                data = json.dumps({"error": {"code": fault[1], "status": fault[2],
+                                             "message": "injected %s" % fault[2]}}).encode()
+            self._answer(status, resp_headers, data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _forward
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def _gcp_rest_proxy(drongo_server):
+    faults = _RestFaults()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _rest_fault_handler(int(drongo_server.rsplit(":", 1)[1]), faults))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    faults.url = "http://127.0.0.1:%d" % server.server_address[1]
+    yield faults
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def gcp_rest_faults(_gcp_rest_proxy, gcp_options):
+    """Use ``gcp_rest_faults.url`` as gcp_api_endpoint (drongo is reset by gcp_options)."""
+    _gcp_rest_proxy.reset()
+    return _gcp_rest_proxy
+
+
+@pytest.fixture(scope="session")
+def _grpc_secret_manager():
+    from grpc_secret_manager import SecretManagerStandIn
+
+    stand_in = SecretManagerStandIn()
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def grpc_secret_manager(_grpc_secret_manager, monkeypatch):
+    for var in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+    _grpc_secret_manager.reset()
+    return _grpc_secret_manager
+
+
+@pytest.fixture
+def gcp_grpc_options(grpc_secret_manager):
+    # No gcp_transport: the option's default, gRPC, is what is tested.
+    return {
+        "gcp_project": "gateway-test",
+        "gcp_api_endpoint": "http://127.0.0.1:%d" % grpc_secret_manager.port,
+        "timeout": 5,
+        "retries": 2,
+        "retry_backoff": 0.01,
     }

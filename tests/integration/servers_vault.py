@@ -6,6 +6,11 @@ Fixtures:
                         (backend options for this server) and ``.count_reads(path)``.
     openbao_tls_server  session-scoped, HTTPS with a generated CA (``.ca_cert``); started only when asked for.
 
+``cli(*args)`` runs the store's own client, the ``bao`` CLI, against the server (root token by default;
+``-format=json`` output is parsed), for tests that check the collection with the store's own eyes:
+
+    versions = openbao_server.cli("kv", "metadata", "get", "-format=json", "secret/x")["data"]["versions"]
+
 ``count_reads(path)`` counts the KV v2 reads the server really received for ``secret/data/<path>``
 (audit lines with ``type: request`` and ``request.operation: read``), e.g. to check that a fan-out over
 many hosts read a secret once:
@@ -114,6 +119,26 @@ class OpenBaoServer(object):
                     vault_ca_cert=self.ca_cert, vault_validate_certs=True, retries=0, timeout=5)
         opts.update(overrides)
         return opts
+
+    def cli_env(self, token=None, **extra):
+        """The environment of a ``bao`` CLI (or of anything reading BAO_*) pointed at this server, and nothing
+        of the caller's VAULT_* / BAO_* variables."""
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_")))
+        env.update(BAO_ADDR=self.url, BAO_TOKEN=token or self.root_token, HOME=self.workdir)
+        if self.tls:
+            env["BAO_CACERT"] = self.ca_cert
+        env.update(extra)
+        return env
+
+    def cli(self, *args, token=None, check=True):
+        """Run ``bao <args>``; parsed JSON when ``-format=json`` is given, else the completed process."""
+        proc = subprocess.run([BAO] + list(args), env=self.cli_env(token), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=30, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError("bao %s failed (%d): %s" % (" ".join(args[:3]), proc.returncode, proc.stderr[-1000:]))
+        if "-format=json" in args and proc.returncode == 0:
+            return json.loads(proc.stdout) if proc.stdout.strip() else None
+        return proc
 
     def audit_entries(self):
         entries = []

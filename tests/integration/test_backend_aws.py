@@ -1,4 +1,5 @@
 """The aws backend against a real moto_server on 127.0.0.1."""
+import json
 import re
 import time
 
@@ -14,7 +15,10 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     BadConfiguration,
     InvalidFormat,
     SecretNotFound,
+    Throttled,
 )
+from ansible_runner import run_playbook
+from lost_answer_proxy import LostAnswerProxy
 
 VALUE = "sk-test-0123456789abcdef"
 
@@ -209,20 +213,29 @@ def test_assume_role(aws_options, moto_iam, monkeypatch):
     assert err.value.fix.startswith("allow sts:AssumeRole on this role")
 
 
+def _attempts(backend):
+    """The HTTP attempts the backend's client makes (botocore's retries included)."""
+    sent = []
+    backend.client().meta.events.register("before-send.secrets-manager", lambda request, **_kw: sent.append(request.url))
+    return sent
+
+
 def test_unreachable_fails_fast(aws_options, free_port):
-    backend = AwsBackend(dict(aws_options, aws_endpoint_url="http://127.0.0.1:%d" % free_port,
-                              retries=2, retry_backoff=0.1, timeout=2))
+    backend = AwsBackend(dict(aws_options, aws_endpoint_url="http://127.0.0.1:%d" % free_port, retries=2, timeout=2))
+    sent = _attempts(backend)
     start = time.monotonic()
     with pytest.raises(BackendUnreachable) as err:
         backend.read(SecretRef("gw/any"))
+    # Standard retry mode: 1 + 2 attempts, backoff at most 1 s then 2 s.
     assert time.monotonic() - start < 5
-    assert backend.calls == 3  # transient: retried by the backend, not by the SDK
+    assert (backend.calls, len(sent)) == (1, 3)  # transient: retried by the SDK, not by the backend
     assert "aws_endpoint_url" in str(err.value)
 
 
 def test_unreachable_write_and_listing(aws_options, free_port):
     backend = AwsBackend(dict(aws_options, aws_endpoint_url="http://127.0.0.1:%d" % free_port, retries=0))
-    with pytest.raises(BackendUnreachable, match=r"endpoint while writing \(EndpointConnectionError\)"):
+    # A write first lists the labels (another rotation in progress?): that call is the one that fails.
+    with pytest.raises(BackendUnreachable, match=r"endpoint while listing versions \(EndpointConnectionError\)"):
         backend.write("gw/any", VALUE)
     with pytest.raises(BackendUnreachable, match=r"endpoint while listing versions \(EndpointConnectionError\)"):
         backend.versions("gw/any")
@@ -273,3 +286,119 @@ def test_read_counter_counts_server_side_reads(aws_options, aws_read_counter):
     assert aws_read_counter.count("PutSecretValue") == 1
     aws_read_counter.reset()
     assert aws_read_counter.count() == 0
+
+
+# -- retries are botocore's own: a write whose answer was lost is not stored twice ----------------------
+def _target(action):
+    return lambda request: request.headers.get("x-amz-target", "") == "secretsmanager." + action
+
+
+def _token(request):
+    return json.loads(request.body)["ClientRequestToken"]
+
+
+def _store_versions(sm, name):
+    """VersionId -> (labels, value) as the store's own client sees them, deprecated versions included."""
+    listed = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
+    return dict((v["VersionId"], (sorted(v.get("VersionStages") or []),
+                                  sm.get_secret_value(SecretId=name, VersionId=v["VersionId"])["SecretString"]))
+                for v in listed)
+
+
+@pytest.mark.parametrize("action", ["drop", "delay"])
+def test_lost_answer_of_a_put_makes_no_duplicate_version(aws_options, aws_admin, action):
+    sm = aws_admin()
+    previous = sm.create_secret(Name="gw/lost", SecretString="value-previous")["VersionId"]
+    with LostAnswerProxy(aws_options["aws_endpoint_url"], _target("PutSecretValue"), times=1, action=action,
+                         delay=2.5) as proxy:
+        backend = AwsBackend(dict(aws_options, aws_endpoint_url=proxy.url, retries=2, timeout=1))
+        version = backend.write("gw/lost", "value-new")
+    # The store took the first request, its answer never came back, and botocore sent it again.
+    assert len(proxy.lost) == 1 and proxy.lost[0] in proxy.forwarded and len(proxy.matched) == 2
+    assert _token(proxy.matched[0]) == _token(proxy.matched[1]) == version
+    assert backend.calls == 2  # the label check, then the write: the retry is not ours
+    assert _store_versions(sm, "gw/lost") == {version: (["AWSCURRENT"], "value-new"),
+                                              previous: (["AWSPREVIOUS"], "value-previous")}
+
+
+def test_lost_answer_of_a_create_makes_one_secret_with_one_version(aws_options, aws_admin):
+    with LostAnswerProxy(aws_options["aws_endpoint_url"], _target("CreateSecret"), times=1) as proxy:
+        version = AwsBackend(dict(aws_options, aws_endpoint_url=proxy.url, retries=1)).write("gw/lostnew", VALUE)
+    assert len(proxy.lost) == 1 and len(proxy.matched) == 2 and _token(proxy.matched[1]) == version
+    assert _store_versions(aws_admin(), "gw/lostnew") == {version: (["AWSCURRENT"], VALUE)}
+
+
+def test_lost_answer_of_a_create_after_all_retries_is_found_by_the_fall_back(aws_options, aws_admin):
+    # Every answer to CreateSecret lost; the next call of the same write finds the secret and adds the
+    # value with the same token: the store answers with the version it already holds.
+    with LostAnswerProxy(aws_options["aws_endpoint_url"], _target("CreateSecret"), times=1) as proxy:
+        backend = AwsBackend(dict(aws_options, aws_endpoint_url=proxy.url, retries=0))
+        with pytest.raises(BackendUnreachable, match="while creating the secret"):
+            backend.write("gw/lostall", VALUE)
+    created = _token(proxy.lost[0])
+    assert _store_versions(aws_admin(), "gw/lostall") == {created: (["AWSCURRENT"], VALUE)}
+
+
+def test_write_without_sdk_retries_would_duplicate(aws_options, aws_admin):
+    # The control: the same lost answer followed by a new request (a new token, as a hand-made retry of
+    # the call would send) does make a second version, so the tests above can fail.
+    sm = aws_admin()
+    sm.create_secret(Name="gw/dup", SecretString="value-previous")
+    with LostAnswerProxy(aws_options["aws_endpoint_url"], _target("PutSecretValue"), times=1) as proxy:
+        backend = AwsBackend(dict(aws_options, aws_endpoint_url=proxy.url, retries=0))
+        with pytest.raises(BackendUnreachable):
+            backend.write("gw/dup", "value-new")
+        backend.write("gw/dup", "value-new")
+    stored = _store_versions(sm, "gw/dup")
+    assert sorted(value for _labels, value in stored.values()) == ["value-new", "value-new", "value-previous"]
+    assert sorted(labels for labels, value in stored.values() if value == "value-previous") == [[]]
+
+
+THROTTLED = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
+
+
+def test_throttling_is_retried_by_the_sdk(aws_options, aws_admin):
+    aws_admin().create_secret(Name="gw/busy", SecretString=VALUE)
+    with LostAnswerProxy(aws_options["aws_endpoint_url"], _target("GetSecretValue"), times=2, action="status",
+                         status=400, body=THROTTLED) as proxy:
+        backend = AwsBackend(dict(aws_options, aws_endpoint_url=proxy.url, retries=2))
+        assert backend.read(SecretRef("gw/busy")).value == VALUE
+    assert (len(proxy.matched), len(proxy.lost), backend.calls) == (3, 2, 1)
+    with LostAnswerProxy(aws_options["aws_endpoint_url"], _target("GetSecretValue"), times=3, action="status",
+                         status=400, body=THROTTLED) as proxy:
+        backend = AwsBackend(dict(aws_options, aws_endpoint_url=proxy.url, retries=1))
+        with pytest.raises(Throttled, match="ThrottlingException"):
+            backend.read(SecretRef("gw/busy"))
+    assert len(proxy.matched) == 2
+
+
+@pytest.mark.parametrize("environ,region", [
+    ({"AWS_REGION": "eu-west-2"}, "eu-west-2"),
+    ({"AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1"),
+    ({"AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "ap-south-1"}, "eu-west-2"),
+])
+def test_region_from_the_environment(aws_options, monkeypatch, environ, region):
+    for var, value in environ.items():
+        monkeypatch.setenv(var, value)
+    backend = AwsBackend(dict(aws_options, aws_region=None))
+    backend.write("gw/region", VALUE)
+    assert backend.read(SecretRef("gw/region")).metadata["arn"].startswith("arn:aws:secretsmanager:%s:" % region)
+
+
+def test_module_and_lookup_take_the_region_from_aws_region(aws_options, aws_admin, tmp_path):
+    # Through ansible-playbook as a user runs it: AWS_REGION in the environment, no aws_region anywhere.
+    store = {"backend": "aws", "aws_endpoint_url": aws_options["aws_endpoint_url"],
+             "aws_access_key_id": aws_options["aws_access_key_id"],
+             "aws_secret_access_key": aws_options["aws_secret_access_key"]}
+    plays = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"llmops.claude_gateway.gateway_token": dict(store, name="gw/env-region", generate=True)},
+        {"ansible.builtin.assert": {"that": ["lookup('llmops.claude_gateway.gateway_token', 'gw/env-region', **store)"
+                                             " is match('sk-')"]}, "vars": {"store": store}, "no_log": True},
+    ]}]
+    run = run_playbook(tmp_path, plays, extra_vars={}, env={"AWS_REGION": "eu-central-1"}, name="env-region")
+    assert run.rc == 0, run
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFoundException"):
+        aws_admin().describe_secret(SecretId="gw/env-region")  # not in the fixture's own region
+    eu = boto3.client("secretsmanager", region_name="eu-central-1", endpoint_url=aws_options["aws_endpoint_url"],
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert eu.describe_secret(SecretId="gw/env-region")["ARN"].startswith("arn:aws:secretsmanager:eu-central-1:")

@@ -4,7 +4,9 @@ drongo has no authentication or IAM: it accepts any caller. So "access denied" c
 provoked here, nor "wrong credentials" (a service-account key signs its own JWT, which only the
 real server checks; user credentials always go to Google's token endpoint). Both mappings
 (PermissionDenied, Unauthenticated, RefreshError) are tested in
-tests/unit/plugins/module_utils/_backends/test_gcp.py.
+tests/unit/plugins/module_utils/_backends/test_gcp.py, PermissionDenied also over gRPC in
+test_backend_gcp_grpc.py. Faults on the REST path (503, a lost answer, DATA_LOSS) come from a proxy in
+front of drongo (gcp_rest_faults), which counts what reached it.
 """
 import json
 import re
@@ -178,3 +180,53 @@ def test_hung_server_times_out(gcp_options, silent_port, transport):
     with pytest.raises(BackendUnreachable):
         backend.read(SecretRef("gw-any"))
     assert time.monotonic() - start < 3  # one attempt of 1 s: the client does not retry on its own
+
+
+def test_rest_unavailable_read_is_retried_by_the_client_library(gcp_options, gcp_rest_faults):
+    GcpBackend(gcp_options).write("gw-flaky", VALUE)
+    backend = GcpBackend(dict(gcp_options, gcp_api_endpoint=gcp_rest_faults.url, retries=2))
+    gcp_rest_faults.fail("access", times=2)
+    assert backend.read(SecretRef("gw-flaky")).value == VALUE
+    assert gcp_rest_faults.received("access") == 3
+    gcp_rest_faults.fail("access", times=5)
+    with pytest.raises(BackendUnreachable, match="unavailable"):
+        backend.read(SecretRef("gw-flaky"))
+    assert gcp_rest_faults.received("access") == 6  # 3 more: 1 + retries
+
+
+def test_rest_write_with_a_lost_answer_is_not_retried(gcp_options, gcp_rest_faults):
+    """drongo stores the version, its answer is replaced by a 503: one AddSecretVersion, one new version."""
+    GcpBackend(gcp_options).write("gw-lost", "old-value")
+    backend = GcpBackend(dict(gcp_options, gcp_api_endpoint=gcp_rest_faults.url, retries=5))
+    gcp_rest_faults.fail("addVersion", after_apply=True)
+    with pytest.raises(BackendUnreachable) as err:
+        backend.write("gw-lost", "sk-new-value-1")
+    assert "a write is not retried" in err.value.fix
+    assert gcp_rest_faults.received("addVersion") == 1
+    assert [v.version for v in GcpBackend(gcp_options).versions("gw-lost")] == ["2", "1"]
+
+
+def test_rest_data_loss_is_a_checksum_error(gcp_options, gcp_rest_faults):
+    # REST carries DATA_LOSS as a 500 naming the status: neither retried nor taken for an outage.
+    GcpBackend(gcp_options).write("gw-dl", "old-value")
+    backend = GcpBackend(dict(gcp_options, gcp_api_endpoint=gcp_rest_faults.url, retries=5))
+    gcp_rest_faults.fail("addVersion", status=500, name="DATA_LOSS")
+    with pytest.raises(InvalidFormat, match="DATA_LOSS"):
+        backend.write("gw-dl", "sk-new-value-2")
+    gcp_rest_faults.fail("access", status=500, name="DATA_LOSS")
+    with pytest.raises(InvalidFormat, match="DATA_LOSS"):
+        backend.read(SecretRef("gw-dl"))
+    assert (gcp_rest_faults.received("addVersion"), gcp_rest_faults.received("access")) == (1, 1)
+    assert [v.version for v in GcpBackend(gcp_options).versions("gw-dl")] == ["1"]
+
+
+@pytest.mark.parametrize("transport", ["rest", "grpc"])
+def test_hung_server_each_attempt_has_the_timeout(gcp_options, silent_port, transport):
+    backend = GcpBackend(dict(gcp_options, gcp_transport=transport, timeout=1, retries=1, retry_backoff=0.01,
+                              gcp_api_endpoint="http://127.0.0.1:%d" % silent_port))
+    start = time.monotonic()
+    with pytest.raises(BackendUnreachable):
+        backend.read(SecretRef("gw-any"))
+    elapsed = time.monotonic() - start
+    assert backend.calls == 2
+    assert 1.9 < elapsed < 6, elapsed  # two attempts of 1 s, no more

@@ -21,8 +21,12 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     BadConfiguration,
     SecretNotFound,
 )
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.vault import VaultBackend
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.vault import (
+    VaultBackend,
+    WriteConflict,
+)
 from ansible_runner import run_playbook
+from lost_answer_proxy import LostAnswerProxy
 from servers_vault import OpenBaoServer
 
 READER_POLICY = """
@@ -218,7 +222,7 @@ def test_wrong_and_revoked_token(bao):
         be.read(SecretRef("shared/token"))
 
 
-def test_unreachable_is_fast_and_retried():
+def test_unreachable_is_fast():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -229,9 +233,161 @@ def test_unreachable_is_fast_and_retried():
     with pytest.raises(BackendUnreachable, match="cannot reach http://127.0.0.1:%d" % port) as exc:
         be.read(SecretRef("any/thing"))
     assert time.time() - start < 3
-    assert be.calls == 3  # one try plus two retries
+    assert be.calls == 1  # the retries are urllib3's, inside the one call
     assert exc.value.transient
     assert_clean(exc.value, "s.whatever-token")
+
+
+# -- retries: urllib3's, reads only; writes with check-and-set, a lost answer read back ------------
+def data_path(name, method):
+    return lambda request: request.method == method and request.path.split("?")[0] == "/v1/secret/data/" + name
+
+
+def store_versions(server, name):
+    """The secret's versions as the bao CLI sees them: {number: data or None when deleted}."""
+    meta = server.cli("kv", "metadata", "get", "-format=json", "secret/" + name)["data"]
+    found = {}
+    for number in sorted(meta["versions"], key=int):
+        got = server.cli("kv", "get", "-format=json", "-version=" + number, "secret/" + name, check=False)
+        found[int(number)] = got["data"]["data"] if isinstance(got, dict) else None
+    assert meta["current_version"] == max(found)
+    return found
+
+
+@pytest.mark.parametrize("action", ["status", "drop"])
+def test_reads_are_retried_by_urllib3(bao, action):
+    """A 503 (not forwarded) or an answer lost on a GET: urllib3 sends the read again, the read succeeds."""
+    name = unique()
+    bao.client().secrets.kv.v2.create_or_update_secret(name, {"value": "read-me"})
+    with LostAnswerProxy(bao.url, data_path(name, "GET"), times=2, action=action) as proxy:
+        be = backend(bao, vault_url=proxy.url, retries=2, retry_backoff=0.01)
+        assert be.read(SecretRef(name)).value == "read-me"
+        assert (len(proxy.matched), len(proxy.lost), be.calls) == (3, 2, 1)
+    with LostAnswerProxy(bao.url, data_path(name, "GET"), times=2, action=action) as proxy:
+        be = backend(bao, vault_url=proxy.url, retries=1, retry_backoff=0.01)
+        with pytest.raises(BackendUnreachable) as exc:
+            be.read(SecretRef(name))
+        assert len(proxy.matched) == 2 and exc.value.transient
+
+
+def test_a_failed_write_is_sent_once(bao):
+    """A 503 to the write (the store never saw it): not sent again, reported as unreachable, nothing written."""
+    name = unique()
+    bao.client().secrets.kv.v2.create_or_update_secret(name, {"value": "v1"})
+    with LostAnswerProxy(bao.url, data_path(name, "POST"), times=5, action="status",
+                         body=b'{"errors":["Vault is sealed"]}') as proxy:
+        with pytest.raises(BackendUnreachable, match="sealed, in standby or failing"):
+            backend(bao, vault_url=proxy.url, retries=3, retry_backoff=0.01).write(name, "v2-never-stored")
+        assert len(proxy.matched) == 1
+    assert store_versions(bao, name) == {1: {"value": "v1"}}
+
+
+@pytest.mark.parametrize("action", ["drop", "delay"])
+def test_lost_answer_of_a_write_makes_one_version_and_is_read_back(bao, action):
+    """The store takes the write but its answer is lost (connection closed, or held past the timeout). The
+    write is not sent again; reading version cas+1 back shows it landed: one new version, reported."""
+    name = unique()
+    bao.client().secrets.kv.v2.create_or_update_secret(name, {"value": "v1"})
+    with LostAnswerProxy(bao.url, data_path(name, "POST"), times=1, action=action, delay=3) as proxy:
+        be = backend(bao, vault_url=proxy.url, retries=3, retry_backoff=0.01, timeout=1.5)
+        assert be.write(name, "v2-written-once") == "2"
+        assert (len(proxy.matched), len(proxy.lost)) == (1, 1)  # one POST ever sent
+        assert proxy.lost[0].body and b'"cas": 1' in proxy.lost[0].body.replace(b'"cas":1', b'"cas": 1')
+    assert store_versions(bao, name) == {1: {"value": "v1"}, 2: {"value": "v2-written-once"}}
+    why = "no answer within 1.5s" if action == "delay" else "the connection closed before it came"
+    assert be.warnings == ["secret '%s': the answer to the write was lost (%s); read back, version 2 holds the "
+                           "value written" % (name, why)]
+
+
+def test_lost_answer_of_a_write_that_did_not_land(bao):
+    """The answer is lost and version cas+1 is not there: reported as unreachable, safe to run again."""
+    name = unique()
+    bao.client().secrets.kv.v2.create_or_update_secret(name, {"value": "v1"})
+
+    def lose_it(request):  # the proxy forwards this write; a cas that cannot match keeps it from landing
+        if request.method == "POST" and request.path == "/v1/secret/data/" + name:
+            request.body = request.body.replace(b'"cas": 1', b'"cas": 7')
+            return True
+        return False
+
+    with LostAnswerProxy(bao.url, lose_it, times=1, action="drop") as proxy:
+        with pytest.raises(BackendUnreachable) as exc:
+            backend(bao, vault_url=proxy.url).write(name, "v2-not-landed")
+        assert len(proxy.matched) == 1
+    assert exc.value.problem == ("the answer to the write was lost (the connection closed before it came) and "
+                                 "version 2 is not in the store: nothing was written")
+    assert "can never land twice" in exc.value.fix and "v2-not-landed" not in str(exc.value)
+    assert store_versions(bao, name) == {1: {"value": "v1"}}
+
+
+def test_lost_answer_and_a_failed_read_back_say_so(bao):
+    """The write's answer is lost and the read-back fails too (503 to every read of version 2): the error says
+    whether the write landed is unknown, and to look before running again."""
+    name = unique()
+    bao.client().secrets.kv.v2.create_or_update_secret(name, {"value": "v1"})
+    with LostAnswerProxy(bao.url, lambda r: r.method == "GET" and r.path.endswith("/%s?version=2" % name),
+                         times=10, action="status", body=b'{"errors":["standby"]}') as reads:
+        with LostAnswerProxy(reads.url, data_path(name, "POST"), times=1, action="drop") as writes:
+            with pytest.raises(BackendUnreachable) as exc:
+                backend(bao, vault_url=writes.url, retries=1, retry_backoff=0.01).write(name, "v2-unknown")
+            assert (len(writes.matched), len(reads.matched)) == (1, 2)  # one write; a read and its retry
+    assert exc.value.problem.startswith("the answer to the write was lost (the connection closed before it came), "
+                                        "and reading back whether version 2 landed failed too (the server at ")
+    assert exc.value.fix == "check the secret's versions in the store before running again"
+    assert store_versions(bao, name) == {1: {"value": "v1"}, 2: {"value": "v2-unknown"}}
+
+
+@pytest.mark.parametrize("lose", [False, True])
+def test_concurrent_writer_is_a_conflict_never_a_silent_version(bao, lose):
+    """Another client writes between our read and our write: check-and-set refuses ours. With the answer
+    lost too, reading version cas+1 back finds the other client's value: the same conflict."""
+    name = unique()
+    root = bao.client()
+    root.secrets.kv.v2.create_or_update_secret(name, {"value": "v1"})
+
+    def race(request):
+        if request.method == "POST" and request.path == "/v1/secret/data/" + name:
+            root.secrets.kv.v2.create_or_update_secret(name, {"value": "other-client"})
+            return True
+        return False
+
+    with LostAnswerProxy(bao.url, race, times=1 if lose else 0, action="drop") as proxy:
+        with pytest.raises(WriteConflict) as exc:
+            backend(bao, vault_url=proxy.url).write(name, "ours-refused")
+        assert len(proxy.matched) == 1
+    assert exc.value.kind == "conflict" and "check-and-set refused" in exc.value.problem
+    assert "ours-refused" not in str(exc.value) and "other-client" not in str(exc.value)
+    assert store_versions(bao, name) == {1: {"value": "v1"}, 2: {"value": "other-client"}}
+
+
+def test_first_write_uses_cas_zero(bao):
+    """A new secret is written with cas=0 (create only); a secret created meanwhile makes a conflict."""
+    name = unique()
+    assert backend(bao).write(name, "first") == "1"
+    root = bao.client()
+    other = unique()
+
+    def race(request):
+        if request.method == "POST" and request.path == "/v1/secret/data/" + other:
+            root.secrets.kv.v2.create_or_update_secret(other, {"value": "created-meanwhile"})
+            return True
+        return False
+
+    with LostAnswerProxy(bao.url, race, times=0) as proxy:
+        with pytest.raises(WriteConflict, match="read its version 0"):
+            backend(bao, vault_url=proxy.url).write(other, "ours")
+    assert store_versions(bao, other) == {1: {"value": "created-meanwhile"}}
+
+
+def test_writes_work_on_a_cas_required_mount(bao):
+    mount = "kvcas-" + uuid.uuid4().hex[:6]
+    root = bao.client()
+    root.sys.enable_secrets_engine("kv", path=mount, options={"version": "2"})
+    root.write_data("%s/config" % mount, data={"cas_required": True})
+    name = unique()
+    be = backend(bao, vault_mount=mount)
+    assert [be.write(name, v) for v in ("a", "b")] == ["1", "2"]
+    assert be.read(SecretRef(name)).value == "b"
 
 
 def test_timeout_is_honoured():
@@ -459,7 +615,7 @@ def test_sealed_server_is_unreachable_not_missing(require_dependency):
         be = backend(server, retries=1, retry_backoff=0.01)
         with pytest.raises(BackendUnreachable, match="sealed") as exc:
             be.read(SecretRef("s/x"))
-        assert exc.value.transient and be.calls == 2
+        assert exc.value.transient and be.calls == 1
     finally:
         server.cleanup()
 

@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import time
+import ssl
 import urllib.error
 import urllib.request
 
@@ -44,6 +45,7 @@ class Helper(object):
     def __init__(self, managed_dir):
         doc = settings(managed_dir)
         self.url = doc["env"]["ANTHROPIC_BASE_URL"]
+        self.ca = doc["env"].get("NODE_EXTRA_CA_CERTS")
         self.helper = doc["apiKeyHelper"]
         self.ttl = int(doc["env"].get("CLAUDE_CODE_API_KEY_HELPER_TTL_MS") or 300000) / 1000.0
         self.token, self.read_at = None, 0
@@ -61,20 +63,29 @@ class GithubJob(object):
         from runner_job import runner_env
 
         self.read = lambda: runner_env(runner_dir)
+        self.ca = self.read().get("NODE_EXTRA_CA_CERTS")
 
     def key(self, refresh=False):
         env = self.read()
         return env["ANTHROPIC_BASE_URL"], env.get("ANTHROPIC_AUTH_TOKEN") or env.get("ANTHROPIC_API_KEY")
 
 
-def send(url, token, n):
+def tls_context(ca):
+    """What Claude Code trusts: the system store plus the NODE_EXTRA_CA_CERTS bundle of its configuration."""
+    context = ssl.create_default_context()
+    if ca:
+        context.load_verify_locations(cafile=ca)
+    return context
+
+
+def send(url, token, n, context=None):
     body = json.dumps({"model": "claude-haiku-4-5", "max_tokens": 16,
                        "messages": [{"role": "user", "content": "load %d" % n}]}).encode()
     req = urllib.request.Request(url.rstrip("/") + "/v1/messages", body, {
         "content-type": "application/json", "anthropic-version": "2023-06-01",
         "Authorization": "Bearer " + token, "x-api-key": token})
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
+        with urllib.request.urlopen(req, timeout=30, context=context) as resp:
             resp.read()
             return resp.status
     except urllib.error.HTTPError as err:
@@ -86,6 +97,7 @@ def send(url, token, n):
 def main():
     mode, where, rate, max_seconds, stopfile, out = sys.argv[1:7]
     source = Helper(where) if mode == "helper" else GithubJob(where)
+    context = tls_context(source.ca)
     period = 1.0 / float(rate)
     summary = {"mode": mode, "sent": 0, "ok": 0, "failed": 0, "retried_after_401": 0, "statuses": {},
                "errors": [], "started": time.time()}
@@ -96,11 +108,11 @@ def main():
         n += 1
         try:
             url, token = source.key()
-            status = send(url, token, n)
+            status = send(url, token, n, context)
             if status == 401:  # what Claude Code does: run the helper again, retry once
                 summary["retried_after_401"] += 1
                 url, token = source.key(refresh=True)
-                status = send(url, token, n)
+                status = send(url, token, n, context)
         except Exception as exc:
             status = -1
             if len(summary["errors"]) < 10:

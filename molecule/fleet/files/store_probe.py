@@ -20,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -61,10 +62,10 @@ def current_values(kv):
     return out
 
 
-def status(url, token):
+def status(url, token, context=None):
     req = urllib.request.Request(url.rstrip("/") + "/v1/models", headers={"Authorization": "Bearer " + token})
     try:
-        with urllib.request.urlopen(req, timeout=20) as resp:
+        with urllib.request.urlopen(req, timeout=20, context=context) as resp:
             return resp.status
     except urllib.error.HTTPError as err:
         return err.code
@@ -88,12 +89,14 @@ def main():
             with open(os.path.join(state_dir, "snap-%s.json" % name)) as handle:
                 snaps.append(json.load(handle))
         before, after = snaps
+        # The gateway serves TLS with a certificate of the scenario's test CA (prepare.yml, make_pki.py).
+        context = ssl.create_default_context(cafile=os.path.join(state_dir, "pki", "ca.pem"))
         result = {"old_refused": {}, "current_accepted": {}}
         for name, value in before.items():
             if value != after.get(name):
-                result["old_refused"][name] = status(url, value) == 401
+                result["old_refused"][name] = status(url, value, context) == 401
         for name, value in after.items():
-            result["current_accepted"][name] = status(url, value) == 200
+            result["current_accepted"][name] = status(url, value, context) == 200
         print(json.dumps(result))
     elif command == "leakscan":
         values = set()
@@ -115,8 +118,9 @@ def main():
         for name in ("aws_secret",):
             with open(os.path.join(state_dir, name)) as handle:
                 values.add(handle.read().strip())
-        with open(os.path.join(state_dir, "sa_key.pem")) as handle:
-            values.update(line for line in handle.read().splitlines()[1:-1][:3])  # lines of the private key
+        for key in ("sa_key.pem", "pki/gateway.key"):
+            with open(os.path.join(state_dir, key)) as handle:
+                values.update(line for line in handle.read().splitlines()[1:-1][:3])  # lines of the private key
         values.add(state["bao_token"])
         values = [v for v in values if len(v) >= 16]
         hits = {}

@@ -5,6 +5,12 @@
 
 Versions are Secrets Manager VersionIds; a read may also name a staging label
 (``version_stage``). A version counts as "enabled" while it carries any staging label.
+
+Secrets Manager's rotation model is followed: a write is a PutSecretValue, which makes the new version
+AWSCURRENT and moves AWSPREVIOUS onto the version that was current. The collection only ever removes
+AWSPREVIOUS (``retire``); AWSCURRENT stays where the store put it, and AWSPENDING and every other label
+belong to whoever set them. Transient errors are retried by botocore itself (the base class calls once): its retry
+of a write re-sends the same ClientRequestToken, so a write whose answer was lost is not stored twice.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,8 +18,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import uuid
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
+    NEW_VERSION,
     Secret,
     SecretBackend,
     SecretRef,
@@ -38,6 +46,8 @@ except ImportError:  # pragma: no cover - depends on the controller
     HAS_BOTO3 = False
 
 CURRENT = "AWSCURRENT"
+PREVIOUS = "AWSPREVIOUS"
+PENDING = "AWSPENDING"
 
 # Error codes that mean "who you are is not accepted" (wrong or expired credentials).
 CREDENTIAL_CODES = frozenset((
@@ -100,14 +110,15 @@ class AwsBackend(SecretBackend):
             raise BadConfiguration(self.name, options.get("name") or "", "the boto3 Python package is not installed",
                                    "install it on the controller: pip install boto3")
         self._client = None
-        self._current = set()  # AWSCURRENT version id(s) seen by the last _versions()
 
     # -- connection -----------------------------------------------------------------------------
     def _config(self):
-        # One attempt per call: transient errors are retried by SecretBackend._call, so the SDK's
-        # own retry loop (up to minutes with its backoff) is switched off; timeouts are ours.
+        # botocore retries transient errors itself ('retries' more attempts): its retry re-sends the same
+        # ClientRequestToken, so a write whose answer was lost is not stored twice. "standard" rather than
+        # "adaptive": adaptive adds a client-side rate limiter that only pays off across many calls of one
+        # long-lived client, and a task makes a handful.
         return Config(connect_timeout=self.timeout, read_timeout=self.timeout,
-                      retries={"total_max_attempts": 1, "mode": "standard"})
+                      retries={"total_max_attempts": self.retries + 1, "mode": "standard"})
 
     def _sts_endpoint(self, endpoint):
         # An AWS-hosted endpoint (e.g. a VPC endpoint) serves Secrets Manager only, so STS keeps its
@@ -140,7 +151,7 @@ class AwsBackend(SecretBackend):
         region = session.region_name
         if not region:
             raise BadConfiguration(self.name, ref, "no AWS region is configured",
-                                   "set 'aws_region', AWS_REGION or a region in the AWS profile")
+                                   "set 'aws_region', AWS_REGION, AWS_DEFAULT_REGION or a region in the AWS profile")
         endpoint = opts.get("aws_endpoint_url") or None
         role = opts.get("aws_assume_role_arn")
         if role:
@@ -213,7 +224,8 @@ class AwsBackend(SecretBackend):
             return BadConfiguration(self.name, ref, "invalid request parameter(s)%s: %s" % (what, ", ".join(params)),
                                     "check 'version' (a VersionId is 32-64 characters) and the secret name")
         if isinstance(exc, botocore.exceptions.NoRegionError):
-            return BadConfiguration(self.name, ref, "no AWS region is configured", "set 'aws_region'")
+            return BadConfiguration(self.name, ref, "no AWS region is configured",
+                                    "set 'aws_region', AWS_REGION, AWS_DEFAULT_REGION or a region in the AWS profile")
         if isinstance(exc, botocore.exceptions.BotoCoreError):
             return BackendUnreachable(self.name, ref, "AWS SDK error%s (%s)" % (what, type(exc).__name__))
         return exc
@@ -262,15 +274,57 @@ class AwsBackend(SecretBackend):
         except Exception:  # any failure here: report the original error as "secret not found"
             return False
 
-    def _write(self, name, value):
+    def check_writable(self, name):
+        """Refuse to write while another tool's rotation is in progress; return the listing (empty when the
+        secret does not exist yet).
+
+        AWSPENDING on a version that is not AWSCURRENT is the store's own sign of a rotation in progress
+        (RotateSecret refuses to start another one then). Writing now would not work correctly: when that
+        rotation finishes it moves AWSCURRENT onto its pending version, and the token written here would
+        silently stop being current. So the write is refused, before anything is changed.
+
+        An identity allowed to write but not to list versions still writes (with a warning): the check is a
+        guard, and least-privilege writers that worked before keep working.
+        """
         try:
-            return self.client(name).put_secret_value(SecretId=name, SecretString=value)["VersionId"]
+            listed = self.versions(name)
+        except SecretNotFound:
+            return []
+        except AccessDenied:
+            self.warnings.append("aws backend, secret '%s': could not check for another rotation in progress "
+                                 "(listing the versions was denied), writing anyway. Fix: allow "
+                                 "secretsmanager:ListSecretVersionIds to the identity used" % name)
+            return []
+        pending = [v.version for v in listed if PENDING in v.labels and CURRENT not in v.labels]
+        if pending:
+            raise InvalidFormat(self.name, name, "another rotation is in progress: version %s carries %s but not %s"
+                                % (pending[0], PENDING, CURRENT),
+                                "let that rotation finish (it moves %s onto the pending version), or cancel it and "
+                                "remove %s from version %s (UpdateSecretVersionStage with RemoveFromVersionId), "
+                                "then run again" % (CURRENT, PENDING, pending[0]))
+        return listed
+
+    def _write(self, name, value):
+        listed = self.check_writable(name)
+        # One token for every call of this write, which is one new version: botocore's retry of a call
+        # re-sends it, and so does the fall-back below, so a request that reached the store but whose
+        # answer was lost is answered with the version it made instead of making a second one.
+        token = str(uuid.uuid4())
+        put = {"SecretId": name, "SecretString": value, "ClientRequestToken": token}
+        if any(CURRENT in v.labels and PENDING in v.labels for v in listed):
+            # A finished rotation may leave AWSPENDING on the AWSCURRENT version. Left behind on what
+            # becomes AWSPREVIOUS, it would read as a rotation in progress (and block the next RotateSecret),
+            # so it goes along with AWSCURRENT: the secret stays in the state of a finished rotation.
+            put["VersionStages"] = [CURRENT, PENDING]
+        try:
+            return self.client(name).put_secret_value(**put)["VersionId"]
         except botocore.exceptions.ClientError as exc:
             if _error_code(exc) not in NOT_FOUND_CODES:
                 raise self._map(exc, name, during="writing")
         except botocore.exceptions.BotoCoreError as exc:
             raise self._map(exc, name, during="writing")
-        kwargs = {"Name": name, "SecretString": value, "Description": "Managed by llmops.claude_gateway"}
+        kwargs = {"Name": name, "SecretString": value, "Description": "Managed by llmops.claude_gateway",
+                  "ClientRequestToken": token}
         if self.options.get("aws_kms_key_id"):
             kwargs["KmsKeyId"] = self.options["aws_kms_key_id"]
         try:
@@ -280,18 +334,48 @@ class AwsBackend(SecretBackend):
                 raise self._map(exc, name, during="creating the secret")
         except botocore.exceptions.BotoCoreError as exc:
             raise self._map(exc, name, during="creating the secret")
-        # Created concurrently by someone else: add our value as a new version.
-        return self._api(name, "put_secret_value", "writing", SecretId=name, SecretString=value)["VersionId"]
+        # Created meanwhile, by someone else or by our own create whose answer was lost: add the value as a
+        # version with the same token (the store answers with our version if it already holds it).
+        return self._api(name, "put_secret_value", "writing", **put)["VersionId"]
 
-    def retire(self, name, keep, mode="disable"):
-        # AWS cannot delete one version: a version without staging labels is "deprecated" and AWS
-        # removes it later by itself. So "destroy" is the same as "disable" here (and a second
-        # "destroy" run finds nothing left to do, as with the other stores).
-        if mode == "destroy":
-            mode = "disable"
-        retired = super(AwsBackend, self).retire(name, keep, mode)
-        # _retire leaves the AWSCURRENT version alone (it is kept on top of the newest N).
-        return [v for v in retired if v not in self._current]
+    def retire_plan(self, listed, keep, mode):
+        """Secrets Manager's rotation model instead of ranking by date (``mode`` does not matter: AWS cannot
+        delete one version, a version without labels is deprecated and AWS removes it later by itself).
+
+        The newest versions are counted along the store's own order, AWSCURRENT then AWSPREVIOUS (AWS
+        deprecates older ones itself): ``keep`` 2 or more keeps both, ``keep`` 1 takes AWSPREVIOUS off its
+        version. AWSCURRENT is never removed. A version that also carries another label (AWSPENDING, a custom
+        label) is left whole, since someone else still uses it; a warning says so.
+        """
+        lineage = []
+        for label in (CURRENT, PREVIOUS):
+            lineage.extend(v for v in listed if label in v.labels and v not in lineage)
+        plan = []
+        for info in lineage[keep:]:
+            if CURRENT in info.labels:
+                continue
+            others = [label for label in info.labels if label != PREVIOUS]
+            if others:
+                self.warnings.append("aws backend: version %s keeps %s: it also carries %s, set outside this "
+                                     "collection; remove those labels to retire it"
+                                     % (info.version, PREVIOUS, ", ".join(others)))
+                continue
+            plan.append(info)
+        return plan
+
+    def listed_after_write(self, listed):
+        """``listed`` after a PutSecretValue: the new version takes AWSCURRENT (with AWSPENDING when that sits
+        on AWSCURRENT, see ``_write``), the old current gets AWSPREVIOUS, the old previous loses it."""
+        carried = [CURRENT]
+        if any(CURRENT in v.labels and PENDING in v.labels for v in listed):
+            carried.append(PENDING)
+        after = [VersionInfo(NEW_VERSION, state="enabled", labels=carried)]
+        for info in listed:
+            labels = [label for label in info.labels if label not in carried and label != PREVIOUS]
+            if CURRENT in info.labels:
+                labels.append(PREVIOUS)
+            after.append(VersionInfo(info.version, info.created, "enabled" if labels else "disabled", labels))
+        return after
 
     def _versions(self, name):
         listed, token = [], None
@@ -320,17 +404,13 @@ class AwsBackend(SecretBackend):
             return (created.timestamp() if hasattr(created, "timestamp") else 0, pair[0])
 
         order = sorted(enumerate(listed), key=newest, reverse=True)
-        self._current = set(v["VersionId"] for v in listed if CURRENT in (v.get("VersionStages") or []))
         return [VersionInfo(v["VersionId"], _iso(v.get("CreatedDate")),
                             "enabled" if v.get("VersionStages") else "disabled", v.get("VersionStages"))
                 for _i, v in order]
 
     def _retire(self, name, versions, mode):
-        # Retiring = removing the version's staging labels (see retire() for "destroy").
-        # The AWSCURRENT version is never touched (moving AWSCURRENT is a write, not a retire).
+        # Retiring = taking AWSPREVIOUS off the versions retire_plan chose; no other label is ever removed.
         for info in versions:
-            if CURRENT in info.labels:
-                continue
-            for label in info.labels:
+            if PREVIOUS in info.labels:
                 self._api(name, "update_secret_version_stage", "retiring version %s" % info.version,
-                          SecretId=name, VersionStage=label, RemoveFromVersionId=info.version)
+                          SecretId=name, VersionStage=PREVIOUS, RemoveFromVersionId=info.version)

@@ -5,8 +5,9 @@
 
 A backend stores *string* values under a name and keeps versions. Subclasses implement the
 four ``_``-prefixed primitives and map their SDK's exceptions into the error family of
-``errors``; this class adds what is common: JSON ``field`` extraction, retries with backoff on
-transient errors only, and keep-the-newest-N retirement.
+``errors``; this class adds what is common: JSON ``field`` extraction and keep-the-newest-N
+retirement (one plan, ``retire_plan``, for the real run and the check-mode prediction). Retries are the
+stores' SDKs' own (see ``_call``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,17 +15,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import time
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import (
     BadConfiguration,
     InvalidFormat,
-    SecretError,
+    SecretNotFound,
 )
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.options import with_env_fallbacks
 
 RETIRE_MODES = ("disable", "destroy")
-MAX_BACKOFF = 10.0  # seconds: the longest wait between two attempts, however many retries are allowed
+NEW_VERSION = "(new version)"  # stands for the version a pending write will make, in check-mode predictions
+MAX_BACKOFF = 10.0  # seconds: the longest wait between two SDK retries, however many are allowed
 
 
 class Secret(object):
@@ -148,22 +149,11 @@ class SecretBackend(object):
 
     # -- common behaviour ---------------------------------------------------------------------
     def _call(self, func, *args):
-        """Run one store call, retrying with exponential backoff on transient errors only."""
-        attempt = 0
-        while True:
-            self.calls += 1
-            try:
-                return func(*args)
-            except SecretError as exc:
-                if not exc.transient or attempt >= self.retries:
-                    raise
-            attempt += 1
-            time.sleep(self.backoff_delay(attempt))
-
-    def backoff_delay(self, attempt):
-        """Seconds to wait before retry number ``attempt`` (1, 2, ...): doubling from ``retry_backoff``,
-        at most MAX_BACKOFF."""
-        return min(self.backoff * (2 ** (attempt - 1)), MAX_BACKOFF)
+        """Run one store call, once. Transient errors are retried inside each store's SDK (botocore,
+        google.api_core, urllib3 under hvac), where a retried write keeps its idempotency token or is not
+        retried at all; a retry loop here would send a write whose answer was lost a second time."""
+        self.calls += 1
+        return func(*args)
 
     def check_ref(self, ref):
         """Refuse reference options this store does not understand."""
@@ -190,18 +180,50 @@ class SecretBackend(object):
     def versions(self, name):
         return self._call(self._versions, name)
 
-    def retire(self, name, keep, mode="disable"):
-        """Keep the newest ``keep`` live versions of ``name``; retire the others. Returns their ids."""
+    def check_writable(self, name):
+        """Raise a SecretError when ``name`` may not be written now, before anything is changed. Most stores
+        always accept a new version; one that may refuse (AWS mid-rotation) calls this from its ``_write``,
+        and check mode calls it where a write is pending, so the refusal is predicted."""
+
+    # -- retirement: one plan for the real run and the check-mode prediction --------------------------------
+    def _check_retire_args(self, name, keep, mode):
         if mode not in RETIRE_MODES:
             raise BadConfiguration(self.name, name, "unknown retire mode '%s'" % mode,
                                    "use one of: %s" % ", ".join(RETIRE_MODES))
         if int(keep) < 1:
             raise BadConfiguration(self.name, name, "'retire' must keep at least 1 version", "set retire to 1 or more")
-        listed = self.versions(name)
-        kept = set(v.version for v in [v for v in listed if v.state == "enabled"][:int(keep)])
-        # "disable" leaves already-disabled versions alone; "destroy" also destroys them.
-        old = [v for v in listed if v.version not in kept
-               and (v.state == "enabled" or (mode == "destroy" and v.state != "destroyed"))]
+
+    def retire_plan(self, listed, keep, mode):
+        """The ``VersionInfo`` objects of ``listed`` (newest first) that keeping ``keep`` retires.
+
+        Keeps the newest ``keep`` enabled versions; "disable" leaves already-disabled versions alone,
+        "destroy" also destroys them. A store whose versions rank otherwise overrides this (AWS)."""
+        kept = set(v.version for v in [v for v in listed if v.state == "enabled"][:keep])
+        return [v for v in listed if v.version not in kept
+                and (v.state == "enabled" or (mode == "destroy" and v.state != "destroyed"))]
+
+    def listed_after_write(self, listed):
+        """``listed`` as it will be after one more write (a new enabled version ``NEW_VERSION`` in front), for
+        check mode to plan a retire that follows a pending write. A store whose write also changes other
+        versions overrides this (AWS moves its labels)."""
+        return [VersionInfo(NEW_VERSION, state="enabled")] + list(listed)
+
+    def retire(self, name, keep, mode="disable"):
+        """Keep the newest ``keep`` live versions of ``name``; retire the others. Returns their ids."""
+        self._check_retire_args(name, keep, mode)
+        old = self.retire_plan(self.versions(name), int(keep), mode)
         if old:
             self._call(self._retire, name, old, mode)
         return [v.version for v in old]
+
+    def predict_retire(self, name, keep, mode="disable", pending_write=False):
+        """The ids ``retire`` would return, after the pending write if ``pending_write``, changing nothing:
+        the same ``retire_plan`` on the listing the real run would see."""
+        self._check_retire_args(name, keep, mode)
+        try:
+            listed = self.versions(name)
+        except SecretNotFound:
+            listed = []
+        if pending_write:
+            listed = self.listed_after_write(listed)
+        return [v.version for v in self.retire_plan(listed, int(keep), mode) if v.version != NEW_VERSION]

@@ -15,6 +15,7 @@ import json
 import re
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
+    MAX_BACKOFF,
     Secret,
     SecretBackend,
     VersionInfo,
@@ -37,6 +38,7 @@ try:
     import google.auth
     import google.auth.exceptions
     from google.api_core import exceptions as gexc
+    from google.api_core import retry as gretry
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import secretmanager_v1
     from google.oauth2 import service_account
@@ -99,14 +101,46 @@ def _iso(value):
 
 
 def _status(exc):
-    """The google.rpc status name of an API error (REST reports 400 for several of them)."""
+    """The google.rpc status name of an API error. REST answers name it in the body, which is more precise than
+    the class chosen from the HTTP code (400 stands for several statuses, 500 for INTERNAL and DATA_LOSS)."""
+    try:
+        status = exc.response.json()["error"]["status"]
+        if status:
+            return status
+    except Exception:
+        pass
     code = getattr(exc, "grpc_status_code", None)
     if code is not None and hasattr(code, "name"):
         return code.name
-    try:
-        return exc.response.json()["error"]["status"]
-    except Exception:
-        return ""
+    return ""
+
+
+def _transient(exc):
+    """Whether a read that failed with ``exc`` is worth another attempt: the store or the way to it failed,
+    not the request. DATA_LOSS (a checksum mismatch) is never retried, whichever class the transport gives it."""
+    if _status(exc) == "DATA_LOSS":
+        return False
+    # GatewayTimeout covers DeadlineExceeded, TooManyRequests covers ResourceExhausted; TransportError is the
+    # token endpoint out of reach, the requests errors the REST transport's connection failing or timing out.
+    kinds = (gexc.ServiceUnavailable, gexc.GatewayTimeout, gexc.TooManyRequests, gexc.InternalServerError,
+             gexc.BadGateway, google.auth.exceptions.TransportError)
+    if requests_exceptions is not None:
+        kinds += (requests_exceptions.ConnectionError, requests_exceptions.Timeout)
+    return isinstance(exc, kinds)
+
+
+class _PerAttemptTimeout(object):
+    """The client's timeout decorator that gives every attempt the whole ``timeout`` (the option is documented
+    per call); a plain number would become one deadline shared by all attempts of a retried read."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __call__(self, func):
+        def with_timeout(*args, **kwargs):
+            kwargs["timeout"] = self.seconds
+            return func(*args, **kwargs)
+        return with_timeout
 
 
 def _text(exc):
@@ -116,6 +150,8 @@ def _text(exc):
 
 class GcpBackend(SecretBackend):
     name = "gcp"
+    # Reads are retried by the client library (google.api_core.retry, see _read_kw); writes are not retried
+    # at all: AddSecretVersion has no idempotency key, a repeated one would store a second version.
 
     def __init__(self, options):
         super(GcpBackend, self).__init__(options)
@@ -194,16 +230,26 @@ class GcpBackend(SecretBackend):
         credentials = self._load_credentials(ref)
         endpoint = self._endpoint()
         kwargs = {"credentials": credentials, "transport": transport}
+        if endpoint and endpoint.startswith("http://") and not _loopback_http(endpoint):
+            # Plain http carries the secret values in clear: only to a test server on this machine.
+            raise BadConfiguration(self.name, ref, "gcp_api_endpoint '%s' is plain http to a host that is not "
+                                   "loopback" % endpoint,
+                                   "use an https:// endpoint or host:port (TLS); plain http is only for a local "
+                                   "test server on 127.0.0.1, [::1] or localhost")
         if endpoint:
             if transport == "grpc":
                 host = re.sub(r"^[a-z]+://", "", endpoint).rstrip("/")
                 if endpoint.startswith("http://"):
-                    # A plaintext gRPC endpoint needs an explicit insecure channel.
+                    # Loopback only (checked above): a test server without TLS. The library's own channel insists
+                    # on TLS, so a plain-text one is made here; a channel given to the transport carries no
+                    # credentials (a local test server needs none). Every other endpoint keeps the TLS channel.
                     import grpc
                     from google.cloud.secretmanager_v1.services.secret_manager_service.transports import (
                         SecretManagerServiceGrpcTransport,
                     )
-                    kwargs = {"transport": SecretManagerServiceGrpcTransport(channel=grpc.insecure_channel(host))}
+                    _scheme, hostname, port, _rest = split_http_url(endpoint, ("http",))
+                    channel = grpc.insecure_channel("%s:%d" % (hostname, port or 80))
+                    kwargs = {"transport": SecretManagerServiceGrpcTransport(channel=channel)}
                 else:
                     kwargs["client_options"] = {"api_endpoint": host}
             else:
@@ -234,8 +280,31 @@ class GcpBackend(SecretBackend):
                                    % version, "set 'version' to latest or a version number")
         return "%s/versions/%s" % (self.secret_path(ref.name), version)
 
-    def _kw(self):
-        # retry=None switches off the client's own retry loop: SecretBackend._call retries.
+    def _read_kw(self):
+        """Call options of a read (access, get, list): the client library's own retry on transient errors.
+
+        api_core's Retry is bounded by time, not attempts; ``retries`` is kept as a count by the predicate,
+        which refuses once that many retries were made (one budget per call; a listing's pages share it).
+        Waits start at ``retry_backoff`` and double up to MAX_BACKOFF, each drawn at random below that bound
+        (api_core's jitter). No overall time limit: attempts are bounded, and each has ``timeout``.
+        """
+        left = [self.retries]
+
+        def retry_if_transient(exc):
+            if left[0] <= 0 or not _transient(exc):
+                return False
+            left[0] -= 1
+            return True
+
+        def count_attempt(_exc):
+            self.calls += 1  # SecretBackend._call counted the first attempt
+
+        retry = gretry.Retry(predicate=retry_if_transient, initial=max(self.backoff, 0.001), maximum=MAX_BACKOFF,
+                             multiplier=2.0, timeout=None, on_error=count_attempt)
+        return {"retry": retry, "timeout": _PerAttemptTimeout(self.timeout)}
+
+    def _write_kw(self):
+        # retry=None: no retry of a write, not even the client library's default one (SecretBackend._call calls once).
         return {"retry": None, "timeout": self.timeout}
 
     # -- error mapping ----------------------------------------------------------------------------
@@ -268,23 +337,31 @@ class GcpBackend(SecretBackend):
             return SecretNotFound(self.name, ref, "the version cannot be used%s: %s" % (what, _text(exc)),
                                   "enable the version, or read 'latest' or another enabled version")
         if isinstance(exc, gexc.TooManyRequests):
-            return Throttled(self.name, ref, "GCP throttled the request%s" % what)
+            return Throttled(self.name, ref, "GCP throttled the request%s" % what,
+                             "run it again later (writes are not retried)" if during == "writing" else None)
         if isinstance(exc, gexc.BadRequest):
             if "checksum" in _text(exc).lower():
                 return InvalidFormat(self.name, ref, "the server reported a checksum mismatch%s" % what,
                                      "retry; the payload was corrupted in transit")
             return BadConfiguration(self.name, ref, "GCP refused the request%s: %s" % (what, _text(exc)),
                                     "check the secret name, project and version")
+        if isinstance(exc, gexc.DataLoss) or _status(exc) == "DATA_LOSS":
+            # A checksum did not match: on a write the server stored nothing. Never retried, never a token.
+            return InvalidFormat(self.name, ref, "the server reported a checksum mismatch (DATA_LOSS)%s" % what,
+                                 "run the task again; the payload was corrupted in transit and nothing was stored"
+                                 if during == "writing" else
+                                 "read again; if it persists the stored version is corrupt, write a new one")
+        unreachable_fix = "check gcp_api_endpoint, network and proxy settings; the timeout is %ss" % self.timeout
+        if during == "writing":
+            unreachable_fix += ("; a write is not retried (a repeated one would store a second version): check the "
+                                "secret's versions with llmops.claude_gateway.gateway_token_info before running again")
         if isinstance(exc, (gexc.ServerError, gexc.RetryError)):
             return BackendUnreachable(self.name, ref, "Secret Manager is unavailable%s (%s)"
-                                      % (what, type(exc).__name__),
-                                      "check gcp_api_endpoint, network and proxy settings; "
-                                      "the timeout is %ss" % self.timeout)
+                                      % (what, type(exc).__name__), unreachable_fix)
         if requests_exceptions is not None and isinstance(exc, (requests_exceptions.ConnectionError,
                                                                 requests_exceptions.Timeout)):
             return BackendUnreachable(self.name, ref, "cannot reach Secret Manager%s (%s)" % (what, type(exc).__name__),
-                                      "check gcp_api_endpoint, network and proxy settings; "
-                                      "the timeout is %ss" % self.timeout)
+                                      unreachable_fix)
         if isinstance(exc, gexc.GoogleAPICallError):
             return BadConfiguration(self.name, ref, "GCP error%s: %s" % (what, _text(exc)), None)
         return exc
@@ -296,7 +373,7 @@ class GcpBackend(SecretBackend):
         return tuple(types)
 
     def _api(self, ref, method, during=None, **kwargs):
-        kwargs.update(self._kw())
+        kwargs.update(self._write_kw())
         try:
             return getattr(self.client(ref), method)(**kwargs)
         except self._mapped() as exc:
@@ -304,7 +381,7 @@ class GcpBackend(SecretBackend):
 
     def _secret_exists(self, ref):
         try:
-            self.client(ref).get_secret(name=self.secret_path(ref.name), **self._kw())
+            self.client(ref).get_secret(name=self.secret_path(ref.name), **self._read_kw())
             return True
         except Exception:  # unknown (e.g. not allowed to look): report the original error
             return False
@@ -313,7 +390,7 @@ class GcpBackend(SecretBackend):
     def _read(self, ref):
         path = self._version_path(ref)
         try:
-            resp = self.client(ref).access_secret_version(name=path, **self._kw())
+            resp = self.client(ref).access_secret_version(name=path, **self._read_kw())
         except self._mapped() as exc:
             missing = None
             if isinstance(exc, gexc.NotFound) and self._secret_exists(ref):
@@ -333,7 +410,7 @@ class GcpBackend(SecretBackend):
         created, state = None, None
         try:
             # Best effort: read-only identities (secretAccessor) may not see version metadata.
-            info = self.client(ref).get_secret_version(name=resp.name, **self._kw())
+            info = self.client(ref).get_secret_version(name=resp.name, **self._read_kw())
             created, state = _iso(info.create_time), info.state.name.lower()
         except self._mapped():
             pass
@@ -344,14 +421,14 @@ class GcpBackend(SecretBackend):
         data = value.encode("utf-8")
         payload = {"data": data, "data_crc32c": crc32c(data)}
         try:
-            resp = self.client(name).add_secret_version(parent=path, payload=payload, **self._kw())
+            resp = self.client(name).add_secret_version(parent=path, payload=payload, **self._write_kw())
         except gexc.NotFound:
             project, secret_id = SECRET_PATH.match(path).groups()
             try:
                 self.client(name).create_secret(parent="projects/%s" % project, secret_id=secret_id,
                                                 secret={"replication": {"automatic": {}},
                                                         "labels": {"managed-by": "llmops-claude-gateway"}},
-                                                **self._kw())
+                                                **self._write_kw())
             except self._mapped() as exc:
                 # Created concurrently: fine. gRPC answers AlreadyExists, REST a 409 Conflict naming the status.
                 if _status(exc) != "ALREADY_EXISTS":
@@ -364,7 +441,7 @@ class GcpBackend(SecretBackend):
     def _versions(self, name):
         path = self.secret_path(name)
         try:
-            listed = list(self.client(name).list_secret_versions(parent=path, **self._kw()))
+            listed = list(self.client(name).list_secret_versions(parent=path, **self._read_kw()))
         except self._mapped() as exc:
             raise self._map(exc, name, during="listing versions")
         out = [VersionInfo(v.name.rsplit("/", 1)[-1], _iso(v.create_time), v.state.name.lower()) for v in listed]

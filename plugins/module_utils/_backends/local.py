@@ -5,7 +5,9 @@
 
 It lets a laptop or the demo run with no cloud at all. The file is mode 0600 in a 0700 directory,
 written atomically under an exclusive lock, and encrypted as a whole with ansible-vault when a vault
-password is configured (``local_vault_password`` or ``local_vault_password_file``).
+password is configured (``local_vault_password`` or ``local_vault_password_file``, a file or a password
+script). A rewrite keeps the store's vault ID label. The lookup encrypts with ansible-core's own vault
+library; the modules, which cannot import it, with ansible_vault_file.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -57,7 +59,9 @@ def _now():
 class LocalBackend(SecretBackend):
     name = "local"
 
-    def __init__(self, options):
+    def __init__(self, options, vault_class=None):
+        """``vault_class(password, password_file, vault_id)`` encrypts the store: ansible_vault_file.FileVault
+        by default; the controller passes one built on ansible-core's own vault library."""
         super(LocalBackend, self).__init__(options)
         if not HAS_YAML:
             raise BadConfiguration(self.name, options.get("name") or "", "the PyYAML Python package is not installed",
@@ -65,43 +69,47 @@ class LocalBackend(SecretBackend):
         # Local file access has no transient failures worth retrying.
         self.retries = 0
         self.path = os.path.abspath(os.path.expanduser(options.get("local_path") or default_store_path()))
-        self._password = self._vault_password(options)
+        self.vault = self._vault(options, vault_class)
+        # Whether the store was encrypted when last read, and its vault ID label (None: format 1.1): a
+        # rewrite keeps them.
+        self._read_encrypted, self._read_label = False, None
 
     # -- encryption -----------------------------------------------------------------------------
-    def _vault_password(self, options):
+    def _vault(self, options, vault_class):
         password = options.get("local_vault_password")
         pw_file = options.get("local_vault_password_file")
         if password and pw_file:
             raise BadConfiguration(self.name, "", "both local_vault_password and local_vault_password_file are set",
                                    "set only one of them")
-        if pw_file:
-            try:
-                with open(os.path.expanduser(pw_file), "rb") as handle:
-                    password = handle.read().strip().decode("utf-8")
-            except (IOError, OSError) as exc:
-                raise BadConfiguration(self.name, "", "cannot read local_vault_password_file %s (%s)"
-                                       % (pw_file, exc.strerror), "point local_vault_password_file at a readable file")
-            if not password:
-                raise BadConfiguration(self.name, "", "local_vault_password_file %s is empty" % pw_file,
-                                       "write the vault password into it")
-        if password and not ansible_vault_file.HAS_CRYPTOGRAPHY:
-            raise BadConfiguration(self.name, "", "an encrypted local store needs the Python cryptography package",
-                                   "install cryptography (it comes with ansible-core) or run on the controller")
-        return password or None
+        if not (password or pw_file):
+            return None
+        if vault_class is None:
+            if not ansible_vault_file.HAS_CRYPTOGRAPHY:
+                raise BadConfiguration(self.name, "", "an encrypted local store needs the Python cryptography package",
+                                       "install cryptography (it comes with ansible-core) or run on the controller")
+            vault_class = ansible_vault_file.FileVault
+        return vault_class(password or None, pw_file or None, options.get("local_vault_id") or None)
+
+    def _secret_error(self, exc):
+        return BadConfiguration(self.name, "", exc.problem, exc.fix)
 
     def _decode(self, b_data):
         if ansible_vault_file.is_encrypted(b_data):
-            if not self._password:
+            if not self.vault:
                 raise BadConfiguration(self.name, "", "the local store %s is encrypted with ansible-vault" % self.path,
                                        "set local_vault_password or local_vault_password_file")
             try:
-                b_data = ansible_vault_file.decrypt(b_data, self._password.encode("utf-8"))
+                b_data, self._read_label = self.vault.decrypt(b_data)
+                self._read_encrypted = True
+            except ansible_vault_file.VaultSecretError as exc:
+                raise self._secret_error(exc)
             except ansible_vault_file.VaultPasswordError:
                 raise BadConfiguration(self.name, "", "cannot decrypt the local store %s: wrong vault password"
-                                       % self.path, "give the vault password the store was encrypted with")
+                                       % self.path, "give the vault password the store was encrypted with "
+                                       "(check it with ansible-vault view)")
             except ansible_vault_file.VaultFormatError as exc:
                 raise InvalidFormat(self.name, "", "the local store %s is not readable ansible-vault data (%s)"
-                                    % (self.path, exc), "restore the file from a backup")
+                                    % (self.path, exc), exc.fix or "restore the file from a backup")
         try:
             return b_data.decode("utf-8")
         except UnicodeDecodeError:
@@ -109,13 +117,20 @@ class LocalBackend(SecretBackend):
                                 "restore the file from a backup or move it away to start a new store")
 
     def _encode(self, text):
+        """The store's bytes: encrypted when a vault password is set, under the label the store was read
+        with (``ansible-vault encrypt --vault-id prod@...`` stays ``1.2;AES256;prod``); a new or plain store
+        gets local_vault_id."""
         b_text = text.encode("utf-8")
-        if self._password:
-            return ansible_vault_file.encrypt(b_text, self._password.encode("utf-8"))
-        return b_text
+        if not self.vault:
+            return b_text
+        try:
+            return self.vault.encrypt(b_text, self._read_label if self._read_encrypted else self.vault.vault_id)
+        except ansible_vault_file.VaultSecretError as exc:
+            raise self._secret_error(exc)
 
     # -- file I/O -------------------------------------------------------------------------------
     def _load(self):
+        self._read_encrypted, self._read_label = False, None
         try:
             with open(self.path, "rb") as handle:
                 b_data = handle.read()
@@ -151,12 +166,12 @@ class LocalBackend(SecretBackend):
         directory = os.path.dirname(self.path)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o700)
-        text = HEADER + yaml.dump({"format": STORE_FORMAT, "secrets": secrets}, Dumper=YAML_DUMPER,
-                                  default_flow_style=False, sort_keys=True)
+        b_data = self._encode(HEADER + yaml.dump({"format": STORE_FORMAT, "secrets": secrets}, Dumper=YAML_DUMPER,
+                                                 default_flow_style=False, sort_keys=True))
         fd, tmp = tempfile.mkstemp(prefix=".secrets-", dir=directory)  # mkstemp creates it 0600
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(self._encode(text))
+                handle.write(b_data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)

@@ -32,11 +32,37 @@ Versions
       returns ``current``, ``version`` may only be ``current`` or ``latest`` (anything else is a
       configuration error) and retiring does nothing.
 
+Writes: check-and-set, never repeated
+    - A KV v2 write carries ``cas`` = the secret's current version, read just before (0 when the secret
+      does not exist). If another client wrote in between, the store refuses the write and the backend
+      raises ``WriteConflict`` (nothing written; running again acts on the new current version). A write
+      can therefore only ever land as version ``cas + 1``.
+    - Retries are urllib3's, in the requests session hvac uses (``read_retry``): reads (GET, LIST) are
+      retried on connection errors and on HTTP 429/500/502/503/504, with backoff; a write (POST, PUT,
+      DELETE, and logins) is sent once. SecretBackend._call itself calls once.
+    - When a write's answer is lost (the request was sent, then the connection broke or timed out), the
+      backend does not write again: it reads version ``cas + 1`` back. Holding exactly the data sent, it is
+      this write's version (returned, with a warning); absent, nothing landed (``BackendUnreachable``,
+      safe to run again); holding other data, another client won the check-and-set (``WriteConflict``).
+      Why read back rather than fail: the write most often did land, and a failure would make the user run
+      again - a rotation would then make one more version than asked. Check-and-set pins the one version
+      number the write could have made, so one read answers the question exactly. A blind second write
+      could not duplicate the version (check-and-set would refuse it) but would report a landed write as
+      a conflict.
+    - KV v1 has no versions and no check-and-set: a write overwrites, so running it again is harmless.
+
 Authentication
-    One class per auth method in vault_auth.py, picked by ``vault_auth_method``. ``vault_url`` /
-    ``vault_token`` / ``vault_namespace`` fall back to ``VAULT_ADDR`` / ``VAULT_TOKEN`` /
-    ``VAULT_NAMESPACE`` when unset (options.py, applied by SecretBackend). Login happens once, on the
-    first request.
+    One class per auth method in vault_auth.py, picked by ``vault_auth_method``. Login happens once, on
+    the first request.
+
+Environment
+    Unset options fall back to the stores' own variables (options.py, applied by SecretBackend), with the
+    precedence of the bao CLI, ``BAO_*`` before ``VAULT_*`` (an empty variable counts as unset, where the
+    CLI would let an empty ``BAO_*`` hide the ``VAULT_*`` one): ``vault_url`` from ``BAO_ADDR`` or
+    ``VAULT_ADDR``, ``vault_token`` from ``BAO_TOKEN`` or ``VAULT_TOKEN``, ``vault_namespace`` from
+    ``BAO_NAMESPACE`` or ``VAULT_NAMESPACE``, ``vault_ca_cert`` from ``BAO_CACERT`` or ``VAULT_CACERT``;
+    ``vault_validate_certs`` (no default in the spec, so that a variable can apply) is false when
+    ``BAO_SKIP_VERIFY`` or ``VAULT_SKIP_VERIFY`` is true, and true otherwise.
 
 Plain http
     An ``http://`` address is accepted only for a loopback host (``localhost``, ``127.a.b.c``, ``[::1]``:
@@ -54,6 +80,7 @@ import os
 import re
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
+    MAX_BACKOFF,
     Secret,
     SecretBackend,
     SecretRef,
@@ -63,6 +90,7 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.er
     AccessDenied,
     BackendUnreachable,
     BadConfiguration,
+    SecretError,
     SecretNotFound,
     Throttled,
 )
@@ -76,15 +104,77 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._url import 
 try:
     import hvac
     import hvac.exceptions
+    import requests
     import requests.exceptions
+    import urllib3.exceptions
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
 
     HAS_HVAC = True
 except ImportError:
     HAS_HVAC = False
+    Retry = object  # only so that ReadRetry below can be defined
 
 BACKEND = "vault"
 KV1_VERSION = "current"
 LATEST = ("latest", "current")
+READ_METHODS = frozenset(("GET", "LIST"))  # idempotent: the only requests urllib3 may send again
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+CAS_MISMATCH = "check-and-set parameter did not match"
+
+
+class WriteConflict(SecretError):
+    """Another client wrote the secret between this run's read and its write (check-and-set refused it)."""
+
+    kind = "conflict"
+    default_fix = "run again: the next run reads the new current version and acts on it"
+
+
+class ReadRetry(Retry):
+    """urllib3's Retry that never sends a write twice.
+
+    urllib3 itself limits read-error and status retries to ``allowed_methods`` but retries a failed
+    connection and "other" errors for any method; here a request that is not a read gets what an adapter
+    without retries gives (one attempt, the same exceptions).
+    """
+
+    def increment(self, method=None, url=None, *args, **kwargs):  # pylint: disable=keyword-arg-before-vararg
+        if method is not None and method.upper() not in READ_METHODS:
+            return Retry(0, read=False).increment(method, url, *args, **kwargs)
+        return super(ReadRetry, self).increment(method, url, *args, **kwargs)
+
+
+def read_retry(retries, backoff):
+    """The Retry of the backend's HTTP adapter: reads only, ``retries`` times, backoff from ``backoff``
+    (urllib3's curve: no wait before the first retry, then backoff x 2, x 4 ..., at most MAX_BACKOFF)."""
+    kwargs = dict(total=retries, other=0, allowed_methods=READ_METHODS, status_forcelist=RETRY_STATUSES,
+                  backoff_factor=backoff, raise_on_status=False)  # the last answer is mapped like any other
+    try:
+        return ReadRetry(backoff_max=MAX_BACKOFF, **kwargs)
+    except TypeError:  # urllib3 < 2 has no backoff_max argument (its cap is a class attribute)
+        return ReadRetry(**kwargs)
+
+
+def _reason(exc):
+    """The urllib3 error under a requests exception once urllib3's retries are used up."""
+    return getattr(exc.args[0], "reason", None) if exc.args else None
+
+
+def never_sent(exc):
+    """Whether a requests exception means the request cannot have reached the server (no connection, or a
+    TLS handshake that failed), as opposed to an answer lost after the request was sent."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    return isinstance(_reason(exc), urllib3.exceptions.ConnectTimeoutError)  # NewConnectionError included
+
+
+def timed_out(exc):
+    """Whether a requests exception is a timeout (requests reports read timeouts that used up urllib3's
+    retries as a ConnectionError)."""
+    reason = _reason(exc)
+    return isinstance(exc, requests.exceptions.Timeout) or (
+        isinstance(reason, urllib3.exceptions.TimeoutError)
+        and not isinstance(reason, urllib3.exceptions.NewConnectionError))
 
 
 def check_path(name):
@@ -140,6 +230,14 @@ class _Missing(Exception):
         return data.get("metadata") or None
 
 
+class _LostAnswer(Exception):
+    """A write was sent, and its answer did not come back (connection broken or timed out)."""
+
+    def __init__(self, error):
+        super(_LostAnswer, self).__init__("answer lost")
+        self.error = error
+
+
 # -- the backend --------------------------------------------------------------------------------
 class VaultBackend(SecretBackend):
     """KV v1/v2 on HashiCorp Vault or OpenBao. See the module docstring for mapping and options."""
@@ -156,7 +254,7 @@ class VaultBackend(SecretBackend):
         ref = options.get("name") or ""
         self.url = options.get("vault_url")
         if not self.url:
-            raise BadConfiguration(BACKEND, ref, "no server address", "set 'vault_url' or the VAULT_ADDR environment variable")
+            raise BadConfiguration(BACKEND, ref, "no server address", "set 'vault_url', or the BAO_ADDR or VAULT_ADDR environment variable")
         if not re.match(r"^https?://", self.url):
             raise BadConfiguration(BACKEND, ref, "vault_url is not an http(s) URL",
                                    "use a URL like https://vault.example.com:8200")
@@ -175,7 +273,8 @@ class VaultBackend(SecretBackend):
         elif options.get("vault_ca_cert"):
             if not os.path.isfile(options["vault_ca_cert"]):
                 raise BadConfiguration(BACKEND, ref, "vault_ca_cert '%s' is not a file" % options["vault_ca_cert"],
-                                       "point vault_ca_cert at the PEM CA bundle of the server")
+                                       "point vault_ca_cert (or BAO_CACERT / VAULT_CACERT) at the PEM CA bundle "
+                                       "of the server")
             self.verify = options["vault_ca_cert"]
         self._client = None
         self._mount_version = None  # the mount's KV version as the server reports it; 0 = unknown
@@ -225,7 +324,7 @@ class VaultBackend(SecretBackend):
                                     "set 'vault_ca_cert' to the PEM CA bundle that signed the server certificate "
                                     "(vault_validate_certs: false only for a throw-away test server), "
                                     "and use http:// only for a server without TLS")
-        if isinstance(exc, requests.exceptions.Timeout):
+        if timed_out(exc):
             what = "no answer within %gs" % self.timeout
         else:
             what = "connection failed (refused, reset or name not resolved)"
@@ -286,8 +385,13 @@ class VaultBackend(SecretBackend):
     def client(self, ref=""):
         """The logged-in hvac client, created on first use."""
         if self._client is None:
+            session = requests.Session()
+            session.verify = self.verify  # hvac takes a session's verify over its own argument
+            adapter = HTTPAdapter(max_retries=read_retry(self.retries, self.backoff))
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             client = hvac.Client(url=self.url, token="", verify=self.verify, timeout=self.timeout,
-                                 namespace=self.namespace)
+                                 namespace=self.namespace, session=session)
             try:
                 self.auth.login(client)
             except (hvac.exceptions.VaultError, requests.exceptions.RequestException) as exc:
@@ -295,11 +399,19 @@ class VaultBackend(SecretBackend):
             self._client = client
         return self._client
 
-    def _api(self, ref, func):
-        """Run ``func(client)``; a 404 becomes ``_Missing`` for the caller to explain, the rest is mapped."""
+    def _api(self, ref, func, on_lost_answer=False):
+        """Run ``func(client)``; a 404 becomes ``_Missing`` for the caller to explain, the rest is mapped.
+
+        With ``on_lost_answer``, a transport error after the request may have reached the server becomes
+        ``_LostAnswer`` (for a write, which must not be sent again).
+        """
         client = self.client(ref)
         try:
             return func(client)
+        except requests.exceptions.RequestException as exc:
+            if on_lost_answer and not never_sent(exc):
+                raise _LostAnswer(exc)
+            raise self._map(exc, ref)
         except hvac.exceptions.InvalidPath as exc:
             said = self._server_said(exc)
             if "no handler for route" in said:
@@ -406,12 +518,56 @@ class VaultBackend(SecretBackend):
             except _Missing:
                 raise self._not_found(name)
             return KV1_VERSION
+        cas = self._current_version(name)
         try:
             resp = self._api(name, lambda c: c.secrets.kv.v2.create_or_update_secret(
-                path=name, secret=data, mount_point=self.mount))
+                path=name, secret=data, cas=cas, mount_point=self.mount), on_lost_answer=True)
         except _Missing:
             raise self._not_found(name)
+        except _LostAnswer as lost:
+            return self._landed(name, cas + 1, data, lost.error)
+        except BadConfiguration as exc:
+            if CAS_MISMATCH not in exc.problem:
+                raise
+            raise WriteConflict(BACKEND, name, "another client wrote this secret after this run read its version "
+                                "%d; check-and-set refused the write, nothing was written" % cas)
         return str(resp["data"]["version"])
+
+    def _current_version(self, name):
+        """The secret's current KV v2 version (0: no secret), for the write's check-and-set.
+
+        Read from the data path, which every token that reads the secret may read, unlike the metadata; a
+        deleted or destroyed latest version still names its number in the 404 answer.
+        """
+        try:
+            resp = self._api(name, lambda c: c.secrets.kv.v2.read_secret_version(
+                path=name, mount_point=self.mount, raise_on_deleted_version=True))
+        except _Missing as missing:
+            meta = missing.metadata() or {}
+            return int(meta.get("version") or 0)
+        return int(((resp.get("data") or {}).get("metadata") or {}).get("version") or 0)
+
+    def _landed(self, name, version, data, error):
+        """After a write whose answer was lost: whether ``version`` (the only one the write could have made)
+        holds ``data``. Reads only: a second write is never sent."""
+        lost = "the answer to the write was lost (%s)" % (
+            "no answer within %gs" % self.timeout if timed_out(error) else "the connection closed before it came")
+        try:
+            resp = self._api(name, lambda c: c.secrets.kv.v2.read_secret_version(
+                path=name, version=version, mount_point=self.mount, raise_on_deleted_version=True))
+        except _Missing:
+            raise BackendUnreachable(BACKEND, name, "%s and version %d is not in the store: nothing was written"
+                                     % (lost, version),
+                                     "run again: the write carries check-and-set, so it can never land twice")
+        except SecretError as exc:
+            raise BackendUnreachable(BACKEND, name, "%s, and reading back whether version %d landed failed too (%s)"
+                                     % (lost, version, exc.problem),
+                                     "check the secret's versions in the store before running again")
+        if (resp.get("data") or {}).get("data") != data:
+            raise WriteConflict(BACKEND, name, "%s and version %d holds another client's value: check-and-set "
+                                "refused this write, nothing was written" % (lost, version))
+        self.warnings.append("secret '%s': %s; read back, version %d holds the value written" % (name, lost, version))
+        return str(version)
 
     def _versions(self, name):
         if self.kv_version == 1:

@@ -7,7 +7,7 @@
 method's name. Each class names the options it needs (checked before any request), the credentials a
 refused login points at, and how it turns them into a client token:
 
-- ``token``: ``vault_token`` (or ``VAULT_TOKEN``, see options.py).
+- ``token``: ``vault_token`` (or ``BAO_TOKEN`` / ``VAULT_TOKEN``, see options.py).
 - ``approle``: ``vault_role_id`` and ``vault_secret_id`` (may be omitted for roles that do not bind a
   secret ID).
 - ``jwt``: ``vault_role`` and ``vault_jwt``.
@@ -124,7 +124,7 @@ class TokenAuth(VaultAuth):
         client.token = self.value("vault_token")
 
     def fix(self):
-        return "set a valid, unexpired token in 'vault_token' (or VAULT_TOKEN); renew or re-issue it"
+        return "set a valid, unexpired token in 'vault_token' (or BAO_TOKEN / VAULT_TOKEN); renew or re-issue it"
 
 
 class UserpassAuth(VaultAuth):

@@ -6,8 +6,11 @@ import re
 
 import pytest
 
-from ansible_collections.llmops.claude_gateway.plugins.module_utils import _tokens
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef, VersionInfo
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
+    SecretBackend,
+    SecretRef,
+    VersionInfo,
+)
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import (
     BadConfiguration,
     InvalidFormat,
@@ -139,7 +142,7 @@ def test_an_update_is_not_a_creation(store):
 
 def test_check_mode_on_a_new_token_predicts_a_version_and_returns_no_value(store):
     result, value = ensure_token(store, unset_params(generate=True), check_mode=True)
-    assert value is None
+    assert value is None and result["version"] is None and result["previous_version"] is None
     assert result["diff"] == {"before": {"version": None, "value": None},
                               "after": {"version": "(new version)", "value": MASK}}
 
@@ -147,8 +150,17 @@ def test_check_mode_on_a_new_token_predicts_a_version_and_returns_no_value(store
 def test_check_mode_on_an_unchanged_token_keeps_its_version(store):
     _result, stored = ensure_token(store, unset_params(generate=True))
     result, value = ensure_token(store, unset_params(generate=True), check_mode=True)
-    assert value == stored and result["changed"] is False
+    assert value == stored and result["changed"] is False and result["version"] == "1"
     assert result["diff"]["after"] == {"version": "1", "value": MASK}
+
+
+def test_check_mode_returns_no_version_for_a_pending_write(store):
+    # The new version's id is only known once written: null, as documented, not the current one.
+    ensure_token(store, unset_params(generate=True))
+    result, value = ensure_token(store, unset_params(generate=True, rotate=True), check_mode=True)
+    assert (result["changed"], result["version"], result["previous_version"], value) == (True, None, "1", None)
+    result, _value = ensure_token(store, unset_params(value="other-token-value"), check_mode=True)
+    assert (result["changed"], result["version"], result["previous_version"]) == (True, None, "1")
 
 
 # --- generated tokens: defaults, length, prefix ---------------------------------------------------------
@@ -206,14 +218,15 @@ def test_retire_mode_defaults_to_disable_and_destroy_is_passed_on(store):
     assert result["retired"] == ["2", "1"]
 
 
-class Listed(object):
+class Listed(SecretBackend):
     """A store that only lists versions: newest first, with their states."""
     name = "fake"
 
     def __init__(self, states):
+        super(Listed, self).__init__({})
         self.states = states
 
-    def versions(self, name):
+    def _versions(self, name):
         if self.states is None:
             raise SecretNotFound(self.name, name, "no such secret")
         return [VersionInfo(str(number), state=state)
@@ -233,11 +246,11 @@ STATES = {5: "enabled", 4: "disabled", 3: "enabled", 2: "destroyed", 1: "enabled
     (3, "destroy", False, ["4"]),
 ])
 def test_check_mode_predicts_the_retired_versions(keep, mode, pending, retired):
-    assert _tokens._retire(Listed(STATES), "alice", keep, mode, True, pending_write=pending) == retired
+    assert Listed(STATES).predict_retire("alice", keep, mode, pending_write=pending) == retired
 
 
 def test_check_mode_retirement_of_a_missing_secret_is_empty():
-    assert _tokens._retire(Listed(None), "alice", 1, "disable", True, pending_write=True) == []
+    assert Listed(None).predict_retire("alice", 1, "disable", pending_write=True) == []
 
 
 # --- refusals, word for word -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
 TOKEN = "gwt-check-0123456789abcdef"
 ME = pwd.getpwuid(os.geteuid()).pw_name
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a helper as another user")
-ALL = ["policy", "bypass-flags", "gateway-url", "liveliness", "request", "no-cloud-credentials"]
+ALL = ["policy", "bypass-flags", "gateway-url", "tls", "liveliness", "request", "no-cloud-credentials"]
 
 
 class Gateway(BaseHTTPRequestHandler):

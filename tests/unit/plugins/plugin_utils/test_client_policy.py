@@ -538,3 +538,45 @@ def test_random_run_rule_boundaries():
     # Chunks of 3.5 characters on average are not random enough; shorter ones are.
     assert secret_value_kind("Abcdef1" * 5) is None
     assert secret_value_kind("Abcde1" * 6) == "a long random string (a key or token?)"
+
+
+CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize("bundle, kind", [(CA_PEM, "pem"), ({"name": "pki/company-ca"}, "ref"),
+                                          ("/srv/pki/company-ca.pem", "controller"), ("pki/ca.pem", "controller")])
+def test_ca_bundle_sets_node_extra_ca_certs_for_every_client_kind(bundle, kind):
+    result = evaluate(ws(ca_bundle=bundle))
+    assert result["ca_bundle"] == {"kind": kind, "path": "/etc/claude-code/ca-bundle.pem"}
+    assert result["env"]["NODE_EXTRA_CA_CERTS"] == "/etc/claude-code/ca-bundle.pem"
+    assert "NODE_EXTRA_CA_CERTS" not in result["remove"]
+    runner = evaluate({"client": "github_actions", "github_runner_dir": "/opt/r", "github_runner_service": "r.service",
+                       "gateway_url": "https://gw", "token": TOKEN, "ca_bundle": bundle, "ca_bundle_path": "/etc/pki/gw.pem"})
+    assert runner["env"]["NODE_EXTRA_CA_CERTS"] == "/etc/pki/gw.pem"
+
+
+def test_no_ca_bundle_removes_the_variable_the_role_set():
+    result = evaluate(ws(ca_bundle=None))
+    assert result["ca_bundle"] is None and "NODE_EXTRA_CA_CERTS" not in result["env"]
+    assert "NODE_EXTRA_CA_CERTS" in result["remove"]
+    assert "NODE_EXTRA_CA_CERTS" in evaluate({"client": "workstation", "state": "absent"})["remove"]
+    # A CA the host already has, named in claude_code_env, is kept.
+    kept = evaluate(ws(env={"NODE_EXTRA_CA_CERTS": "/etc/ssl/certs/corp.pem"}))
+    assert kept["env"]["NODE_EXTRA_CA_CERTS"] == "/etc/ssl/certs/corp.pem" and "NODE_EXTRA_CA_CERTS" not in kept["remove"]
+
+
+@pytest.mark.parametrize("cfg, words", [
+    (ws(ca_bundle={"backend": "vault"}), "neither PEM text, a store reference"),
+    (ws(ca_bundle=12), "neither PEM text"),
+    (ws(ca_bundle=CA_PEM, ca_bundle_path="ca.pem"), "'ca.pem' is not an absolute file path"),
+    (ws(ca_bundle=CA_PEM, ca_bundle_path="/etc/claude-code/"), "is not an absolute file path"),
+    (ws(ca_bundle=CA_PEM, env={"NODE_EXTRA_CA_CERTS": "/etc/x.pem"}), "claude_code_env.NODE_EXTRA_CA_CERTS are both set"),
+])
+def test_ca_bundle_refusals(cfg, words):
+    err = rule_of(cfg)
+    assert err.rule == "ca-bundle" and words in err.problem and err.fix
+
+
+def test_https_with_a_ca_does_not_open_plain_http():
+    # A CA bundle changes nothing about the http rule: plain http to a non-loopback host stays refused.
+    assert rule_of(ws(gateway_url="http://gw.example.com", ca_bundle=CA_PEM)).rule == "gateway-https"

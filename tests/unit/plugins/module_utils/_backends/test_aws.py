@@ -1,8 +1,15 @@
-"""The aws backend without a server: error mapping, retries, configuration."""
+"""The aws backend without a server: error mapping, retry configuration, the label-aware retire plan."""
+import os
+import uuid
+
 import pytest
 
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends import aws, errors
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import (
+    NEW_VERSION,
+    SecretRef,
+    VersionInfo,
+)
 
 AWS = {"aws_region": "eu-west-1", "aws_access_key_id": "AKIAEXAMPLEEXAMPLE00",
        "aws_secret_access_key": "secret-key-must-not-leak", "retries": 2, "retry_backoff": 0.001, "timeout": 3}
@@ -55,10 +62,39 @@ def test_aws_transport_errors_are_unreachable():
         assert isinstance(err, errors.BackendUnreachable) and err.transient
 
 
-def test_aws_sdk_retries_off_and_timeout_honoured():
-    client = aws.AwsBackend(AWS).client()
-    assert client.meta.config.retries["total_max_attempts"] == 1
+@pytest.mark.parametrize("retries,attempts", [(0, 1), (2, 3), (None, 4)])
+def test_aws_retries_are_the_sdks_own(retries, attempts):
+    # botocore retries (its retry re-sends the write's ClientRequestToken); the base class makes one call.
+    backend = aws.AwsBackend(dict(AWS, retries=retries))
+    client = backend.client()
+    assert client.meta.config.retries == {"total_max_attempts": attempts, "mode": "standard"}
     assert client.meta.config.connect_timeout == 3 and client.meta.config.read_timeout == 3
+
+
+@pytest.mark.parametrize("environ,region", [
+    ({"AWS_REGION": "eu-west-2"}, "eu-west-2"),
+    ({"AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1"),
+    ({"AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "ap-south-1"}, "eu-west-2"),
+    ({"AWS_REGION": "", "AWS_DEFAULT_REGION": "ap-south-1"}, "ap-south-1"),
+])
+def test_aws_region_env_fallbacks(monkeypatch, environ, region):
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in environ.items():
+        monkeypatch.setenv(var, value)
+    assert aws.AwsBackend(dict(AWS, aws_region=None)).client().meta.region_name == region
+    # The option wins over both.
+    assert aws.AwsBackend(AWS).client().meta.region_name == "eu-west-1"
+
+
+def test_aws_no_region_names_every_place_to_set_it(monkeypatch):
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(errors.BadConfiguration) as err:
+        aws.AwsBackend(dict(AWS, aws_region=None)).client()
+    assert err.value.fix == "set 'aws_region', AWS_REGION, AWS_DEFAULT_REGION or a region in the AWS profile"
 
 
 def _stubbed(options=None):
@@ -78,26 +114,19 @@ def _value_response(value="sk-value"):
             "CreatedDate": datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)}
 
 
-def test_aws_throttling_is_retried_by_the_backend():
+def test_aws_read_and_throttling_make_one_call_of_ours():
+    # The SDK retries (tests/integration/test_backend_aws.py shows it against a server); never a second
+    # call of the backend's own, which would send a new ClientRequestToken.
     backend, stub = _stubbed()
     expected = {"SecretId": "gw/x", "VersionStage": "AWSCURRENT"}
-    for _ignored in range(2):
-        stub.add_client_error("get_secret_value", "ThrottlingException", "Rate exceeded", 400,
-                              expected_params=expected)
     stub.add_response("get_secret_value", _value_response(), expected)
     secret = backend.read(SecretRef("gw/x"))
     assert (secret.value, secret.created) == ("sk-value", "2026-01-02T03:04:05+00:00")
-    assert backend.calls == 3
-    stub.assert_no_pending_responses()
-
-
-def test_aws_throttling_gives_up_after_retries():
-    backend, stub = _stubbed(dict(AWS, retries=1))
-    for _ignored in range(2):
-        stub.add_client_error("get_secret_value", "ThrottlingException", "Rate exceeded", 400)
+    stub.add_client_error("get_secret_value", "ThrottlingException", "Rate exceeded", 400, expected_params=expected)
     with pytest.raises(errors.Throttled, match="throttled"):
         backend.read(SecretRef("gw/x"))
     assert backend.calls == 2
+    stub.assert_no_pending_responses()
 
 
 def test_aws_denied_is_not_retried_and_hides_credentials():
@@ -231,7 +260,9 @@ def test_aws_sdk_errors():
     err = backend._map(botocore.exceptions.NoCredentialsError(), "gw/x", during="writing")
     assert (type(err), err.problem) == (errors.BadConfiguration, "no usable AWS credentials were found while writing")
     err = backend._map(botocore.exceptions.NoRegionError(), "gw/x")
-    assert (type(err), err.problem, err.fix) == (errors.BadConfiguration, "no AWS region is configured", "set 'aws_region'")
+    assert (type(err), err.problem, err.fix) == (errors.BadConfiguration, "no AWS region is configured",
+                                                 "set 'aws_region', AWS_REGION, AWS_DEFAULT_REGION or a region in "
+                                                 "the AWS profile")
     err = backend._map(botocore.exceptions.BotoCoreError(), "gw/x", during="writing")
     assert (type(err), err.problem) == (errors.BackendUnreachable, "AWS SDK error while writing (BotoCoreError)")
     other = ValueError("not from the SDK")
@@ -303,6 +334,7 @@ def test_aws_versions_error_statuses():
 
 def test_aws_create_refused_after_not_found():
     backend, stub = _stubbed()
+    stub.add_client_error("list_secret_version_ids", "ResourceNotFoundException", "no such secret", 400)
     stub.add_client_error("put_secret_value", "ResourceNotFoundException", "no such secret", 400)
     stub.add_client_error("create_secret", "AccessDeniedException", "not allowed to create", 400)
     with pytest.raises(errors.AccessDenied) as err:
@@ -321,3 +353,137 @@ def test_aws_retire_failure_names_the_version():
     with pytest.raises(errors.AccessDenied) as err:
         backend.retire("gw/x", keep=1)
     assert err.value.problem == "access denied (AccessDeniedException) while retiring version %s: no" % ("a" * 32)
+
+
+def _capture(backend):
+    """The parameters of every call the client makes, in order."""
+    calls = []
+    backend.client().meta.events.register(
+        "provide-client-params.secrets-manager", lambda params, model, **_kw: calls.append((model.name, dict(params))))
+    return calls
+
+
+def test_aws_one_idempotency_token_for_the_put_the_create_and_the_fall_back():
+    backend, stub = _stubbed()
+    calls = _capture(backend)
+    stub.add_client_error("list_secret_version_ids", "ResourceNotFoundException", "no such secret", 400)
+    stub.add_client_error("put_secret_value", "ResourceNotFoundException", "no such secret", 400)
+    stub.add_client_error("create_secret", "ResourceExistsException", "exists", 400)
+    stub.add_response("put_secret_value", {"VersionId": "n" * 32})
+    assert backend.write("gw/x", "sk-value-0123456789") == "n" * 32
+    stub.assert_no_pending_responses()
+    writes = [(op, params) for op, params in calls if op in ("PutSecretValue", "CreateSecret")]
+    assert [op for op, _params in writes] == ["PutSecretValue", "CreateSecret", "PutSecretValue"]
+    tokens = set(params["ClientRequestToken"] for _op, params in writes)
+    assert len(tokens) == 1 and uuid.UUID(tokens.pop()).version == 4
+    # A second write is a second version: a new token.
+    stub.add_response("list_secret_version_ids", {"Versions": [_version("n", 300, ["AWSCURRENT"])]})
+    stub.add_response("put_secret_value", {"VersionId": "m" * 32})
+    backend.write("gw/x", "sk-value-other-0123")
+    assert calls[-1][1]["ClientRequestToken"] not in [params["ClientRequestToken"] for _op, params in writes]
+    assert "VersionStages" not in calls[-1][1]
+
+
+def test_aws_sdk_marks_both_writes_idempotent():
+    # Where a caller passes no token, botocore fills one in once per call (and its retry re-sends it).
+    model = aws.AwsBackend(AWS).client().meta.service_model
+    for operation in ("PutSecretValue", "CreateSecret"):
+        assert model.operation_model(operation).idempotent_members == ["ClientRequestToken"]
+
+
+def test_aws_write_refused_mid_rotation_before_writing():
+    backend, stub = _stubbed()
+    calls = _capture(backend)
+    stub.add_response("list_secret_version_ids", {"Versions": [
+        _version("p", 300, ["AWSPENDING"]), _version("c", 200, ["AWSCURRENT"]), _version("o", 100, ["AWSPREVIOUS"])]})
+    with pytest.raises(errors.InvalidFormat) as err:
+        backend.write("gw/x", "sk-value-0123456789")
+    assert err.value.problem == "another rotation is in progress: version %s carries AWSPENDING but not AWSCURRENT" % (
+        "p" * 32)
+    assert err.value.fix == ("let that rotation finish (it moves AWSCURRENT onto the pending version), or cancel it "
+                             "and remove AWSPENDING from version %s (UpdateSecretVersionStage with "
+                             "RemoveFromVersionId), then run again" % ("p" * 32))
+    assert [op for op, _params in calls] == ["ListSecretVersionIds"]
+    stub.assert_no_pending_responses()
+
+
+def test_aws_write_without_the_right_to_list_warns_and_writes():
+    backend, stub = _stubbed()
+    stub.add_client_error("list_secret_version_ids", "AccessDeniedException", "not allowed to list", 400)
+    stub.add_response("put_secret_value", {"VersionId": "n" * 32})
+    assert backend.write("gw/x", "sk-value-0123456789") == "n" * 32
+    stub.assert_no_pending_responses()
+    assert backend.warnings == [
+        "aws backend, secret 'gw/x': could not check for another rotation in progress (listing the versions was "
+        "denied), writing anyway. Fix: allow secretsmanager:ListSecretVersionIds to the identity used"]
+
+
+def test_aws_finished_rotations_pending_label_goes_along_with_current():
+    backend, stub = _stubbed()
+    calls = _capture(backend)
+    stub.add_response("list_secret_version_ids", {"Versions": [
+        _version("c", 300, ["AWSCURRENT", "AWSPENDING"]), _version("o", 100, ["AWSPREVIOUS"])]})
+    stub.add_response("put_secret_value", {"VersionId": "n" * 32})
+    backend.write("gw/x", "sk-value-0123456789")
+    assert calls[-1][1]["VersionStages"] == ["AWSCURRENT", "AWSPENDING"]
+
+
+def _info(version, *labels):
+    return VersionInfo(version, state="enabled" if labels else "disabled", labels=list(labels))
+
+
+@pytest.mark.parametrize("listed,keep,retired,warned", [
+    # The rotation model's order, not the dates: a pending version in front counts for nothing.
+    ([_info("p", "AWSPENDING"), _info("c", "AWSCURRENT"), _info("o", "AWSPREVIOUS")], 2, [], []),
+    ([_info("p", "AWSPENDING"), _info("c", "AWSCURRENT"), _info("o", "AWSPREVIOUS")], 1, ["o"], []),
+    ([_info("c", "AWSCURRENT"), _info("o", "AWSPREVIOUS"), _info("x")], 1, ["o"], []),
+    ([_info("c", "AWSCURRENT"), _info("o", "AWSPREVIOUS"), _info("x")], 3, [], []),
+    # AWSCURRENT is never taken off, even listed after AWSPREVIOUS.
+    ([_info("o", "AWSPREVIOUS"), _info("c", "AWSCURRENT")], 1, ["o"], []),
+    ([_info("c", "AWSCURRENT")], 1, [], []),
+    # A version with a label set by someone else is left whole, with a warning.
+    ([_info("c", "AWSCURRENT"), _info("o", "AWSPREVIOUS", "CANARY")], 1, [],
+     ["aws backend: version o keeps AWSPREVIOUS: it also carries CANARY, set outside this collection; remove "
+      "those labels to retire it"]),
+    ([_info("c", "AWSCURRENT"), _info("o", "AWSPREVIOUS", "AWSPENDING")], 1, [],
+     ["aws backend: version o keeps AWSPREVIOUS: it also carries AWSPENDING, set outside this collection; remove "
+      "those labels to retire it"]),
+    # Versions with only custom labels are not the collection's.
+    ([_info("k", "CANARY"), _info("c", "AWSCURRENT"), _info("o", "AWSPREVIOUS")], 1, ["o"], []),
+])
+@pytest.mark.parametrize("mode", ["disable", "destroy"])
+def test_aws_retire_plan_follows_the_rotation_model(listed, keep, retired, warned, mode):
+    backend = aws.AwsBackend(AWS)
+    assert [v.version for v in backend.retire_plan(listed, keep, mode)] == retired
+    assert backend.warnings == warned
+
+
+def _labels(listed):
+    return [(v.version, sorted(v.labels), v.state) for v in listed]
+
+
+def test_aws_listed_after_write_moves_the_labels_as_put_secret_value_does():
+    backend = aws.AwsBackend(AWS)
+    listed = [_info("p", "AWSPENDING"), _info("c", "AWSCURRENT", "CANARY"), _info("o", "AWSPREVIOUS"), _info("x")]
+    assert _labels(backend.listed_after_write(listed)) == [
+        (NEW_VERSION, ["AWSCURRENT"], "enabled"), ("p", ["AWSPENDING"], "enabled"),
+        ("c", ["AWSPREVIOUS", "CANARY"], "enabled"), ("o", [], "disabled"), ("x", [], "disabled")]
+    # A finished rotation's AWSPENDING (on AWSCURRENT) goes along with AWSCURRENT, as _write sends it.
+    listed = [_info("c", "AWSCURRENT", "AWSPENDING"), _info("o", "AWSPREVIOUS")]
+    assert _labels(backend.listed_after_write(listed)) == [
+        (NEW_VERSION, ["AWSCURRENT", "AWSPENDING"], "enabled"), ("c", ["AWSPREVIOUS"], "enabled"),
+        ("o", [], "disabled")]
+    assert _labels(backend.listed_after_write([])) == [(NEW_VERSION, ["AWSCURRENT"], "enabled")]
+
+
+def test_aws_retire_removes_only_awsprevious():
+    backend, stub = _stubbed()
+    calls = _capture(backend)
+    stub.add_response("list_secret_version_ids", {"Versions": [
+        _version("p", 400, ["AWSPENDING"]), _version("c", 300, ["AWSCURRENT"]), _version("o", 200, ["AWSPREVIOUS"]),
+        _version("k", 100, ["CANARY"])]})
+    stub.add_response("update_secret_version_stage", {}, {"SecretId": "gw/x", "VersionStage": "AWSPREVIOUS",
+                                                          "RemoveFromVersionId": "o" * 32})
+    assert backend.retire("gw/x", 1, "destroy") == ["o" * 32]
+    stub.assert_no_pending_responses()
+    assert [op for op, _params in calls] == ["ListSecretVersionIds", "UpdateSecretVersionStage"]

@@ -76,81 +76,34 @@ def test_only_a_non_empty_string_is_written(value):
     assert info.value.problem == "the value to store must be a non-empty string"
 
 
-# -- retries: exponential backoff, capped, transient errors only -------------------------------------
-@pytest.fixture
-def sleeps(monkeypatch):
-    waited = []
-    monkeypatch.setattr(base.time, "sleep", waited.append)
-    return waited
-
-
-def test_backoff_doubles_from_retry_backoff(sleeps):
-    backend = RecordingBackend({"retries": 3, "retry_backoff": 0.5},
-                               failures=[errors.BackendUnreachable("recording", "alice", "down")] * 3)
-    backend.store["alice"] = ["v1"]
-    assert backend.read(SecretRef("alice")).value == "v1"
-    assert sleeps == [0.5, 1.0, 2.0]
-    assert backend.calls == 4
-
-
-def test_backoff_is_capped(sleeps):
-    throttles = [errors.Throttled("recording", "alice", "slow down")] * 8
-    backend = RecordingBackend({"retries": 8, "retry_backoff": 1.0}, failures=throttles)
-    backend.store["alice"] = ["v1"]
-    backend.read(SecretRef("alice"))
-    assert sleeps == [1.0, 2.0, 4.0, 8.0, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF, MAX_BACKOFF]
-    assert MAX_BACKOFF == 10.0
-
-
-def test_backoff_gives_up_after_retries_without_a_last_sleep(sleeps):
-    backend = RecordingBackend({"retries": 2, "retry_backoff": 0.25},
-                               failures=[errors.BackendUnreachable("recording", "alice", "down")] * 5)
-    with pytest.raises(errors.BackendUnreachable):
-        backend.read(SecretRef("alice"))
-    assert sleeps == [0.25, 0.5] and backend.calls == 3
-
-
-def test_default_backoff_is_half_a_second(sleeps):
-    backend = RecordingBackend({"retries": None, "retry_backoff": None},
-                               failures=[errors.BackendUnreachable("recording", "alice", "down")] * 9)
-    with pytest.raises(errors.BackendUnreachable):
-        backend.read(SecretRef("alice"))
-    assert sleeps == [0.5, 1.0, 2.0]  # retries default to 3
-
-
+# -- no retries of its own: each store's SDK retries (a hand-made retry of a write can store it twice) ----
 @pytest.mark.parametrize("error", [
+    errors.BackendUnreachable("recording", "alice", "down"),
+    errors.Throttled("recording", "alice", "slow down"),
     errors.SecretNotFound("recording", "alice", "gone"),
-    errors.AccessDenied("recording", "alice", "no"),
-    errors.BadConfiguration("recording", "alice", "bad"),
-    errors.InvalidFormat("recording", "alice", "odd"),
 ])
-def test_permanent_errors_are_not_retried_and_not_waited_for(sleeps, error):
-    backend = RecordingBackend({"retries": 5}, failures=[error])
+def test_the_base_class_calls_once_whatever_the_error(monkeypatch, error):
+    monkeypatch.setattr("time.sleep", lambda s: pytest.fail("the base class waited for a retry"))
+    backend = RecordingBackend({"retries": 5, "retry_backoff": 0.5}, failures=[error] * 3)
+    backend.store["alice"] = ["v1"]
     with pytest.raises(type(error)):
         backend.read(SecretRef("alice"))
-    assert sleeps == [] and backend.calls == 1
+    assert backend.calls == 1
 
 
-def test_retries_zero_means_one_attempt(sleeps):
-    backend = RecordingBackend({"retries": 0}, failures=[errors.BackendUnreachable("recording", "alice", "down")])
+def test_a_write_whose_call_failed_is_not_sent_again():
+    backend = RecordingBackend({"retries": 3})
+    sent = []
+
+    def lost_answer(name, value):
+        sent.append(value)
+        RecordingBackend._write(backend, name, value)
+        raise errors.BackendUnreachable("recording", name, "the answer was lost")
+
+    backend._write = lost_answer
     with pytest.raises(errors.BackendUnreachable):
-        backend.read(SecretRef("alice"))
-    assert sleeps == [] and backend.calls == 1
-
-
-def test_writes_and_retire_are_retried_the_same_way(sleeps):
-    backend = RecordingBackend({"retries": 1, "retry_backoff": 0.5})
-    calls = {"n": 0}
-
-    def flaky_write(name, value):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise errors.BackendUnreachable("recording", name, "down")
-        return RecordingBackend._write(backend, name, value)
-
-    backend._write = flaky_write
-    assert backend.write("alice", "v1") == "1"
-    assert sleeps == [0.5] and backend.store["alice"] == ["v1"]
+        backend.write("alice", "v1")
+    assert sent == ["v1"] and backend.store["alice"] == ["v1"]
 
 
 def test_base_retire_refuses_bad_keep_and_mode_before_listing():
@@ -164,34 +117,57 @@ def test_base_retire_refuses_bad_keep_and_mode_before_listing():
     assert backend.retire("alice", 1) == ["1"]
 
 
+def _listing(*states):
+    return [VersionInfo(str(n), state=state) for n, state in zip(range(len(states), 0, -1), states)]
+
+
+@pytest.mark.parametrize("states,keep,mode,retired", [
+    (("enabled", "enabled", "enabled"), 1, "disable", ["2", "1"]),
+    (("enabled", "enabled", "enabled"), 3, "disable", []),
+    (("enabled", "disabled", "enabled"), 2, "disable", []),
+    (("enabled", "disabled", "enabled"), 1, "disable", ["1"]),
+    (("enabled", "disabled", "enabled"), 1, "destroy", ["2", "1"]),
+    (("enabled", "destroyed", "disabled"), 1, "destroy", ["1"]),
+    (("disabled", "enabled"), 1, "disable", []),
+])
+def test_retire_plan_keeps_the_newest_enabled(states, keep, mode, retired):
+    assert [v.version for v in SecretBackend({}).retire_plan(_listing(*states), keep, mode)] == retired
+
+
+def test_listed_after_write_puts_a_new_enabled_version_in_front():
+    after = SecretBackend({}).listed_after_write(_listing("enabled", "disabled"))
+    assert [(v.version, v.state) for v in after] == [(base.NEW_VERSION, "enabled"), ("2", "enabled"), ("1", "disabled")]
+
+
+@pytest.mark.parametrize("keep", [1, 2, 3])
+@pytest.mark.parametrize("pending_write", [False, True])
+def test_predict_retire_is_what_retire_then_does(keep, pending_write):
+    backend = RecordingBackend()
+    backend.store["alice"] = ["v1", "v2", "v3"]
+    predicted = backend.predict_retire("alice", keep, "disable", pending_write=pending_write)
+    assert ("retire", "alice") not in backend.log and backend.store["alice"] == ["v1", "v2", "v3"]
+    if pending_write:
+        backend.write("alice", "v4")
+    assert backend.retire("alice", keep, "disable") == predicted
+    assert len(predicted) == max(3 + pending_write - keep, 0)
+
+
+def test_predict_retire_on_a_missing_secret_and_bad_arguments():
+    backend = RecordingBackend()
+    assert backend.predict_retire("nobody", 1) == [] and backend.predict_retire("nobody", 1, pending_write=True) == []
+    del backend.log[:]
+    with pytest.raises(errors.BadConfiguration, match="at least 1"):
+        backend.predict_retire("alice", 0)
+    with pytest.raises(errors.BadConfiguration, match="unknown retire mode"):
+        backend.predict_retire("alice", 1, "shred")
+    assert backend.log == []
+
+
+def test_check_writable_accepts_by_default():
+    assert SecretBackend({}).check_writable("alice") is None
+
+
 def test_backend_defaults():
     backend = RecordingBackend({"retries": None, "retry_backoff": None, "timeout": None})
     assert (backend.retries, backend.backoff, backend.timeout) == (3, 0.5, 10.0)
-    assert [backend.backoff_delay(n) for n in (1, 2, 3, 4, 5, 6)] == [0.5, 1.0, 2.0, 4.0, 8.0, MAX_BACKOFF]
-
-
-class FlakyBackend(SecretBackend):
-    name = "flaky"
-
-    def __init__(self, failures, exc):
-        super(FlakyBackend, self).__init__({"retries": 3, "retry_backoff": 0.001})
-        self.failures, self.exc = failures, exc
-
-    def _read(self, ref):
-        if self.failures:
-            self.failures -= 1
-            raise self.exc
-        return Secret("v", 1)
-
-
-def test_retries_transient_errors_only():
-    flaky = FlakyBackend(2, errors.BackendUnreachable("flaky", "s", "down"))
-    assert flaky.read(SecretRef("s")).value == "v" and flaky.calls == 3
-    hopeless = FlakyBackend(10, errors.BackendUnreachable("flaky", "s", "down"))
-    with pytest.raises(errors.BackendUnreachable):
-        hopeless.read(SecretRef("s"))
-    assert hopeless.calls == 4  # one try + 3 retries
-    denied = FlakyBackend(1, errors.SecretNotFound("flaky", "s", "gone"))
-    with pytest.raises(errors.SecretNotFound):
-        denied.read(SecretRef("s"))
-    assert denied.calls == 1
+    assert MAX_BACKOFF == 10.0  # the SDKs' cap between two retries (gcp, vault)

@@ -1,7 +1,7 @@
 """The gcp backend without a server: error mapping, retries, checksums, configuration."""
 import pytest
 
-from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends import gcp, errors
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends import base, gcp, errors
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.base import SecretRef
 
 GCP = {"gcp_project": "p", "gcp_transport": "rest", "gcp_api_endpoint": "http://127.0.0.1:9", "retries": 2,
@@ -72,12 +72,16 @@ class FakeSecretManager(object):
     def access_secret_version(self, name, retry, timeout):
         from google.cloud import secretmanager_v1 as sm
 
-        self.requests.append(("access", name, retry, timeout))
-        self._maybe_fail()
-        payload = sm.SecretPayload(data=self.data)
-        if self.payload_crc is not None:
-            payload.data_crc32c = self.payload_crc
-        return sm.AccessSecretVersionResponse(name=name.replace("latest", "4"), payload=payload)
+        def attempt():
+            self.requests.append(("access", name, retry, timeout))
+            self._maybe_fail()
+            payload = sm.SecretPayload(data=self.data)
+            if self.payload_crc is not None:
+                payload.data_crc32c = self.payload_crc
+            return sm.AccessSecretVersionResponse(name=name.replace("latest", "4"), payload=payload)
+
+        # As the client library does: the retry object wraps the call.
+        return retry(attempt)() if retry is not None else attempt()
 
     def get_secret_version(self, name, retry, timeout):
         raise _gexc().PermissionDenied("secretAccessor cannot get version metadata")
@@ -116,12 +120,84 @@ def test_gcp_write_sends_checksum_and_no_sdk_retry():
     assert retry is None and timeout == 3
 
 
-def test_gcp_transient_errors_retried_by_backend():
+def test_gcp_transient_read_errors_retried_by_the_client_library():
     fake = FakeSecretManager(failures=[_gexc().ServiceUnavailable("x"), _gexc().ResourceExhausted("y")])
     backend = _with_fake(fake)
     assert backend.read(SecretRef("gw-x", version="2")).value == "sk-value"
-    assert backend.calls == 3
+    assert backend.calls == 3 and len(fake.requests) == 3
     assert fake.requests[-1][1] == "projects/p/secrets/gw-x/versions/2"
+
+
+def test_gcp_read_retries_bounded_by_count():
+    # retries: 2 -> three attempts, then the last error is mapped.
+    fake = FakeSecretManager(failures=[_gexc().ServiceUnavailable("x%d" % n) for n in range(5)])
+    backend = _with_fake(fake)
+    with pytest.raises(errors.BackendUnreachable):
+        backend.read(SecretRef("gw-x"))
+    assert len(fake.requests) == 3 and backend.calls == 3
+    fake = FakeSecretManager(failures=[_gexc().ServiceUnavailable("x")])
+    with pytest.raises(errors.BackendUnreachable):
+        _with_fake(fake, retries=0).read(SecretRef("gw-x"))
+    assert len(fake.requests) == 1
+
+
+def test_gcp_permanent_read_errors_not_retried():
+    for failure in (_gexc().NotFound("x"), _gexc().PermissionDenied("x"), _gexc().DataLoss("x")):
+        fake = FakeSecretManager(failures=[failure])
+        fake.get_secret = lambda **kwargs: None
+        with pytest.raises(errors.SecretError):
+            _with_fake(fake).read(SecretRef("gw-x"))
+        assert len(fake.requests) == 1, failure
+
+
+def test_gcp_read_retry_settings():
+    backend = gcp.GcpBackend(dict(GCP, retry_backoff=0.25, timeout=7))
+    kw = backend._read_kw()
+    retry = kw["retry"]
+    assert (retry._initial, retry._multiplier, retry._maximum, retry._timeout) == (0.25, 2.0, base.MAX_BACKOFF, None)
+    # Each attempt gets the whole timeout (not one deadline shared by all attempts).
+    seen = []
+    kw["timeout"](lambda **k: seen.append(k["timeout"]))()
+    assert seen == [7.0]
+    assert backend._write_kw() == {"retry": None, "timeout": 7.0}
+
+
+@pytest.mark.parametrize("make,transient", [
+    (lambda e: e.ServiceUnavailable("x"), True),
+    (lambda e: e.DeadlineExceeded("x"), True),
+    (lambda e: e.GatewayTimeout("x"), True),
+    (lambda e: e.ResourceExhausted("x"), True),
+    (lambda e: e.TooManyRequests("x"), True),
+    (lambda e: e.InternalServerError("x"), True),
+    (lambda e: e.BadGateway("x"), True),
+    (lambda e: e.DataLoss("x"), False),
+    (lambda e: e.NotFound("x"), False),
+    (lambda e: e.PermissionDenied("x"), False),
+    (lambda e: e.Unauthenticated("x"), False),
+    (lambda e: e.FailedPrecondition("x"), False),
+    (lambda e: e.InvalidArgument("x"), False),
+    (lambda e: e.MethodNotImplemented("x"), False),
+])
+def test_gcp_transient_predicate(make, transient):
+    assert gcp._transient(make(_gexc())) is transient
+
+
+def test_gcp_transient_predicate_transport_errors():
+    import google.auth.exceptions as auth_exc
+    import requests
+
+    class RestResponse(object):
+        def json(self):
+            return {"error": {"status": "DATA_LOSS"}}
+
+    assert gcp._transient(requests.exceptions.ConnectionError("refused")) is True
+    assert gcp._transient(requests.exceptions.ReadTimeout("slow")) is True
+    assert gcp._transient(auth_exc.TransportError("token endpoint down")) is True
+    assert gcp._transient(ValueError("x")) is False
+    # REST reports DATA_LOSS as a 500: named in the body, never retried, mapped as a checksum error.
+    rest = _gexc().InternalServerError("Checksum mismatch", response=RestResponse())
+    assert gcp._transient(rest) is False
+    assert type(gcp.GcpBackend(GCP)._map(rest, "gw-x")) is errors.InvalidFormat  # pylint: disable=unidiomatic-typecheck
 
 
 def test_gcp_binary_payload_is_invalid_format():
@@ -135,6 +211,34 @@ def test_gcp_client_endpoint_and_transport():
     grpc_private = gcp.GcpBackend(dict(GCP, gcp_transport="grpc", gcp_access_token="ya29.x",
                                        gcp_api_endpoint="https://secretmanager.europe-west1.rep.googleapis.com"))
     assert grpc_private.client()._transport._host.startswith("secretmanager.europe-west1.rep.googleapis.com")
+
+
+def test_gcp_write_errors_say_writes_are_not_retried():
+    backend = gcp.GcpBackend(GCP)
+    assert "a write is not retried" in backend._map(_gexc().ServiceUnavailable("x"), "gw-x", during="writing").fix
+    assert "a write is not retried" not in backend._map(_gexc().ServiceUnavailable("x"), "gw-x").fix
+    assert "writes are not retried" in backend._map(_gexc().TooManyRequests("x"), "gw-x", during="writing").fix
+
+
+@pytest.mark.parametrize("transport", ["grpc", "rest"])
+def test_gcp_plain_http_only_to_loopback(transport):
+    # No credentials to leak, but the secret values themselves would travel in clear.
+    with pytest.raises(errors.BadConfiguration) as err:
+        gcp.GcpBackend(dict(GCP, gcp_transport=transport, gcp_api_endpoint="http://secrets.example.com:8085")).client()
+    assert err.value.problem == "gcp_api_endpoint 'http://secrets.example.com:8085' is plain http to a host that is not loopback"
+
+
+def test_gcp_grpc_loopback_channel_is_insecure_and_anonymous():
+    from google.auth.credentials import AnonymousCredentials
+
+    backend = gcp.GcpBackend(dict(GCP, gcp_transport="grpc", gcp_api_endpoint="http://localhost:8085"))
+    client = backend.client()
+    assert isinstance(backend._credentials, AnonymousCredentials)
+    assert client._transport.grpc_channel._channel.target() == b"dns:///localhost:8085"
+    # TLS endpoints keep the library's own secure channel.
+    tls = gcp.GcpBackend(dict(GCP, gcp_transport="grpc", gcp_access_token="ya29.x",
+                              gcp_api_endpoint="secretmanager.us-east1.rep.googleapis.com")).client()
+    assert tls._transport._host.startswith("secretmanager.us-east1.rep.googleapis.com")
 
 
 def test_gcp_no_credentials_over_plain_http_to_remote_host():
@@ -211,6 +315,10 @@ def test_gcp_version_must_be_positive():
     (lambda e, a: e.BadRequest("Checksum mismatch"), "writing", errors.InvalidFormat,
      "the server reported a checksum mismatch while writing"),
     (lambda e, a: e.BadRequest("bad id"), None, errors.BadConfiguration, "GCP refused the request: bad id"),
+    (lambda e, a: e.DataLoss("Checksum mismatch"), "writing", errors.InvalidFormat,
+     "the server reported a checksum mismatch (DATA_LOSS) while writing"),
+    (lambda e, a: e.ServiceUnavailable("down"), "writing", errors.BackendUnreachable,
+     "Secret Manager is unavailable while writing (ServiceUnavailable)"),
 ])
 def test_gcp_error_problems(make, during, kind, problem):
     import google.auth.exceptions as auth_exc

@@ -1,5 +1,6 @@
 """The embedded local backend: versions, file modes, retirement, malformed and encrypted stores."""
 import os
+import re
 import stat
 
 import pytest
@@ -134,7 +135,7 @@ def test_vault_password_file(tmp_path):
     LocalBackend({"local_path": path, "local_vault_password_file": str(pw)}).write("a", "tok")
     assert LocalBackend({"local_path": path, "local_vault_password": "s3cret"}).read(SecretRef("a")).value == "tok"
     with pytest.raises(BadConfiguration, match="cannot read local_vault_password_file"):
-        LocalBackend({"local_path": path, "local_vault_password_file": str(tmp_path / "missing")})
+        LocalBackend({"local_path": path, "local_vault_password_file": str(tmp_path / "missing")}).read(SecretRef("a"))
 
 
 def test_version_and_stage_are_exclusive(store):
@@ -221,6 +222,21 @@ def test_damaged_encrypted_store(tmp_path):
         store.read(SecretRef("alice"))
     assert exc.value.problem == ("the local store %s is not readable ansible-vault data (damaged ansible-vault data)"
                                  % store.path)
+    assert exc.value.fix == "restore the file from a backup"
+
+
+def test_a_newer_vault_format_is_refused_with_its_own_fix(tmp_path):
+    path = tmp_path / "secrets.yml"
+    store = LocalBackend({"local_path": str(path), "local_vault_password": "pw"})
+    store.write("alice", "tok")
+    before = path.read_bytes().replace(b";1.1;", b";1.3;", 1)
+    path.write_bytes(before)
+    with pytest.raises(InvalidFormat) as exc:
+        store.write("alice", "tok-2")
+    assert exc.value.problem == ("the local store %s is not readable ansible-vault data (ansible-vault format 1.3; "
+                                 "modules read formats 1.1 and 1.2)" % path)
+    assert exc.value.fix.startswith("read the store with the gateway_token lookup")
+    assert path.read_bytes() == before
 
 
 def test_encrypted_store_messages_name_the_store(tmp_path):
@@ -238,8 +254,9 @@ def test_empty_vault_password_file(tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("\n")
     with pytest.raises(BadConfiguration) as exc:
-        LocalBackend({"local_path": str(tmp_path / "s.yml"), "local_vault_password_file": str(pw)})
+        LocalBackend({"local_path": str(tmp_path / "s.yml"), "local_vault_password_file": str(pw)}).write("a", "tok")
     assert exc.value.problem == "local_vault_password_file %s is empty" % pw
+    assert not os.path.exists(str(tmp_path / "s.yml"))
 
 
 def test_encryption_needs_cryptography(monkeypatch, tmp_path):
@@ -300,3 +317,147 @@ def test_failed_save_leaves_store_and_no_temporary_file(store, monkeypatch):
     with open(store.path, "rb") as handle:
         assert handle.read() == before
     assert sorted(os.listdir(os.path.dirname(store.path))) == ["secrets.yml", "secrets.yml.lock"]
+
+
+# -- ansible-vault interop: labels, password scripts; modules' own code and the controller's ansible-core --
+def _module_store(options):
+    return LocalBackend(options)
+
+
+def _controller_store(options):
+    from ansible_collections.llmops.claude_gateway.plugins.plugin_utils._local_vault import local_backend
+
+    return local_backend(options)
+
+
+@pytest.fixture(params=[_module_store, _controller_store], ids=["module", "controller"])
+def open_store(request):
+    return request.param
+
+
+def _ansible_vault_encrypt(path, password, vault_id):
+    """What ``ansible-vault encrypt --vault-id <vault_id>@...`` makes of the file (ansible-core's library)."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    with open(path, "rb") as handle:
+        plain = handle.read()
+    with open(path, "wb") as handle:
+        handle.write(VaultLib().encrypt(plain, VaultSecret(password), vault_id))
+
+
+def _ansible_vault_view(path, password):
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    with open(path, "rb") as handle:
+        return yaml.safe_load(VaultLib([("any", VaultSecret(password))]).decrypt(handle.read()))
+
+
+def _head(path):
+    with open(path, "rb") as handle:
+        return handle.readline().rstrip(b"\n")
+
+
+def _script(path, body):
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o700)
+    return str(path)
+
+
+def test_a_labelled_store_keeps_its_label(tmp_path, open_store):
+    path = str(tmp_path / "secrets.yml")
+    LocalBackend({"local_path": path}).write("alice", "tok-1")
+    _ansible_vault_encrypt(path, b"pw-prod", "prod")
+    store = open_store({"local_path": path, "local_vault_password": "pw-prod"})
+    assert store.read(SecretRef("alice")).value == "tok-1"
+    store.write("alice", "tok-2")
+    store.retire("alice", 1, "destroy")
+    assert _head(path) == b"$ANSIBLE_VAULT;1.2;AES256;prod"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    versions = _ansible_vault_view(path, b"pw-prod")["secrets"]["alice"]["versions"]
+    assert [(v["version"], v["state"], v.get("value")) for v in versions] == [
+        (1, "destroyed", None), (2, "enabled", "tok-2")]
+
+
+@pytest.mark.parametrize("vault_id, header", [(None, b"$ANSIBLE_VAULT;1.1;AES256"),
+                                              ("team-a", b"$ANSIBLE_VAULT;1.2;AES256;team-a")])
+def test_a_new_or_plain_store_gets_local_vault_id(tmp_path, open_store, vault_id, header):
+    path = str(tmp_path / "secrets.yml")
+    LocalBackend({"local_path": path}).write("alice", "tok-1")  # plain, then encrypted by a write
+    open_store({"local_path": path, "local_vault_password": "pw", "local_vault_id": vault_id}).write("bob", "tok-2")
+    assert _head(path) == header
+    new = str(tmp_path / "new.yml")
+    open_store({"local_path": new, "local_vault_password": "pw", "local_vault_id": vault_id}).write("bob", "tok-2")
+    assert _head(new) == header
+
+
+def test_an_encrypted_store_keeps_its_header_whatever_local_vault_id(tmp_path, open_store):
+    path = str(tmp_path / "secrets.yml")
+    LocalBackend({"local_path": path, "local_vault_password": "pw"}).write("alice", "tok-1")  # format 1.1
+    open_store({"local_path": path, "local_vault_password": "pw", "local_vault_id": "prod"}).write("alice", "tok-2")
+    assert _head(path) == b"$ANSIBLE_VAULT;1.1;AES256"
+
+
+def test_password_scripts(tmp_path, open_store):
+    path = str(tmp_path / "secrets.yml")
+    LocalBackend({"local_path": path}).write("alice", "tok-1")
+    _ansible_vault_encrypt(path, b"pw-prod", "prod")
+    plain = _script(tmp_path / "pass.sh", "echo pw-prod")
+    client = _script(tmp_path / "keyring-client", '[ "$1 $2" = "--vault-id prod" ] && echo pw-prod || exit 2')
+    for before, script in (("tok-1", plain), ("tok-pass.sh", client)):
+        store = open_store({"local_path": path, "local_vault_password_file": script})
+        assert store.read(SecretRef("alice")).value == before
+        store.write("alice", "tok-%s" % os.path.basename(script))
+    assert _head(path) == b"$ANSIBLE_VAULT;1.2;AES256;prod"
+    assert _ansible_vault_view(path, b"pw-prod")["secrets"]["alice"]["versions"][-1]["value"] == "tok-keyring-client"
+
+
+def _bytes_and_mode(path):
+    with open(path, "rb") as handle:
+        return handle.read(), stat.S_IMODE(os.stat(path).st_mode), sorted(os.listdir(os.path.dirname(path)))
+
+
+@pytest.mark.parametrize("case", ["failing script", "unknown vault ID", "wrong password", "wrong script password"])
+def test_a_bad_password_changes_nothing(tmp_path, open_store, case):
+    path = str(tmp_path / "store" / "secrets.yml")
+    LocalBackend({"local_path": path}).write("alice", "tok-1")
+    _ansible_vault_encrypt(path, b"pw-prod", "prod")
+    LocalBackend({"local_path": path, "local_vault_password": "pw-prod"}).write("alice", "tok-2")  # makes the lock
+    before = _bytes_and_mode(path)
+    options = {
+        "failing script": lambda: {"local_vault_password_file": _script(tmp_path / "pass.sh", "echo locked >&2; exit 1")},
+        "unknown vault ID": lambda: {"local_vault_password_file": _script(tmp_path / "k-client", "exit 2"),
+                                     "local_vault_id": "dev"},
+        "wrong password": lambda: {"local_vault_password": "pw-dev"},
+        "wrong script password": lambda: {"local_vault_password_file": _script(tmp_path / "pass.sh", "echo pw-dev")},
+    }[case]()
+    store = open_store(dict(options, local_path=path))
+    for call in (lambda: store.read(SecretRef("alice")), lambda: store.write("alice", "tok-3"),
+                 lambda: store.retire("alice", 1, "destroy"), lambda: store.versions("alice")):
+        with pytest.raises(BadConfiguration) as exc:
+            call()
+        assert _bytes_and_mode(path) == before
+    text = str(exc.value)
+    if case.startswith("wrong"):
+        assert exc.value.problem == "cannot decrypt the local store %s: wrong vault password" % path
+    else:
+        assert ("pass.sh" in text or "k-client" in text) and "Fix:" in text
+        # The modules show the script's stderr; ansible-core leaves it on the terminal.
+        assert re.search(r"exit status 1\): locked|returned non-zero \(1\)" if case == "failing script" else "'?dev'?",
+                         text)
+    assert "pw-prod" not in text
+
+
+def test_controller_and_module_messages_for_a_failing_script(tmp_path):
+    # The module's own code words it like ansible-core, which the controller shows as it is.
+    path = str(tmp_path / "secrets.yml")
+    LocalBackend({"local_path": path, "local_vault_password": "pw"}).write("alice", "tok")
+    options = {"local_path": path, "local_vault_password_file": _script(tmp_path / "pass.sh", "exit 1")}
+    with pytest.raises(BadConfiguration) as module:
+        _module_store(options).read(SecretRef("alice"))
+    with pytest.raises(BadConfiguration) as controller:
+        _controller_store(options).read(SecretRef("alice"))
+    assert module.value.problem == "the vault password script %s failed (exit status 1)" % options[
+        "local_vault_password_file"]
+    assert re.match(r"cannot get the vault password from local_vault_password_file: Vault password script %s "
+                    r"returned non-zero \(1\)" % re.escape(options["local_vault_password_file"]),
+                    controller.value.problem)

@@ -14,6 +14,7 @@ from ansible_collections.llmops.claude_gateway.plugins.doc_fragments import (
     backend_vault,
 )
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends import factory
+from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.errors import BadConfiguration
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.options import (
     BY_NAME,
     COMMON,
@@ -109,9 +110,56 @@ def test_env_fallbacks_fill_only_unset_options(given, environ, expected):
     assert given == before
 
 
-def test_env_fallbacks_are_the_vault_variables():
-    assert dict((o.name, o.env) for o in OPTIONS if o.env) == {
-        "vault_url": ["VAULT_ADDR"], "vault_namespace": ["VAULT_NAMESPACE"], "vault_token": ["VAULT_TOKEN"]}
+def test_env_fallbacks_of_the_vault_options_are_the_stores_variables_bao_first():
+    # The bao CLI's order: BAO_ADDR wins over VAULT_ADDR when both are set (seen with OpenBao 2.7).
+    assert dict((o.name, o.env) for o in OPTIONS if o.env and o.backend == "vault") == {
+        "vault_url": ["BAO_ADDR", "VAULT_ADDR"], "vault_namespace": ["BAO_NAMESPACE", "VAULT_NAMESPACE"],
+        "vault_token": ["BAO_TOKEN", "VAULT_TOKEN"], "vault_ca_cert": ["BAO_CACERT", "VAULT_CACERT"],
+        "vault_validate_certs": ["BAO_SKIP_VERIFY", "VAULT_SKIP_VERIFY"]}
+    assert [o.name for o in OPTIONS if o.env_negates] == ["vault_validate_certs"]
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"BAO_ADDR": "https://bao:8200", "VAULT_ADDR": "https://vault:8200"}, "https://bao:8200"),
+    ({"VAULT_ADDR": "https://vault:8200"}, "https://vault:8200"),
+    ({"BAO_ADDR": "https://bao:8200"}, "https://bao:8200"),
+    ({"BAO_ADDR": "", "VAULT_ADDR": "https://vault:8200"}, "https://vault:8200"),  # empty counts as unset
+])
+def test_bao_variables_win_over_vault_variables(environ, expected):
+    assert with_env_fallbacks({}, environ)["vault_url"] == expected
+    token_env = dict((k.replace("ADDR", "TOKEN"), v) for k, v in environ.items())
+    assert with_env_fallbacks({}, token_env)["vault_token"] == expected
+    assert with_env_fallbacks({"vault_url": "https://option:8200"}, environ)["vault_url"] == "https://option:8200"
+
+
+@pytest.mark.parametrize("given, environ, expected", [
+    ({}, {}, None),  # unset: the backend verifies
+    ({}, {"VAULT_SKIP_VERIFY": "true"}, False),
+    ({}, {"VAULT_SKIP_VERIFY": "1"}, False),
+    ({}, {"BAO_SKIP_VERIFY": "false"}, True),
+    ({}, {"BAO_SKIP_VERIFY": "0", "VAULT_SKIP_VERIFY": "1"}, True),
+    ({}, {"BAO_SKIP_VERIFY": "True", "VAULT_SKIP_VERIFY": "0"}, False),
+    ({}, {"VAULT_SKIP_VERIFY": ""}, None),
+    ({"vault_validate_certs": True}, {"VAULT_SKIP_VERIFY": "1"}, True),  # an explicit option wins
+    ({"vault_validate_certs": False}, {"BAO_SKIP_VERIFY": "0"}, False),
+])
+def test_skip_verify_variables_negate_validate_certs(given, environ, expected):
+    assert BY_NAME["vault_validate_certs"].default is None  # a default would hide the variables
+    assert with_env_fallbacks(given, environ)["vault_validate_certs"] is expected
+
+
+def test_a_skip_verify_variable_that_is_no_boolean_is_refused():
+    with pytest.raises(BadConfiguration) as exc:
+        with_env_fallbacks({}, {"BAO_SKIP_VERIFY": "maybe"})
+    assert (exc.value.backend, exc.value.problem, exc.value.fix) == (
+        "vault", "environment variable BAO_SKIP_VERIFY is 'maybe', not a boolean",
+        "set BAO_SKIP_VERIFY to true or false, or unset it")
+
+
+def test_ca_cert_variables():
+    assert with_env_fallbacks({}, {"BAO_CACERT": "/b.pem", "VAULT_CACERT": "/v.pem"})["vault_ca_cert"] == "/b.pem"
+    assert with_env_fallbacks({}, {"VAULT_CACERT": "/v.pem"})["vault_ca_cert"] == "/v.pem"
+    assert with_env_fallbacks({"vault_ca_cert": "/o.pem"}, {"VAULT_CACERT": "/v.pem"})["vault_ca_cert"] == "/o.pem"
 
 
 def mappings(node):

@@ -35,8 +35,9 @@ def make(**options):
 
 @pytest.fixture(autouse=True)
 def no_vault_env(monkeypatch):
-    for key in ("VAULT_ADDR", "VAULT_TOKEN", "VAULT_NAMESPACE"):
-        monkeypatch.delenv(key, raising=False)
+    for key in ("ADDR", "TOKEN", "NAMESPACE", "CACERT", "SKIP_VERIFY"):
+        monkeypatch.delenv("VAULT_" + key, raising=False)
+        monkeypatch.delenv("BAO_" + key, raising=False)
 
 
 # -- value mapping -------------------------------------------------------------------------------
@@ -114,6 +115,29 @@ def test_url_and_env_fallbacks(monkeypatch):
     assert (be.url, be.namespace, be.auth.value("vault_token")) == ("https://other:8200", "ns2", "s.option")
 
 
+def test_bao_variables_win_and_reach_the_backend(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAULT_ADDR", "https://vault.example.com:8200")
+    monkeypatch.setenv("BAO_ADDR", "https://bao.example.com:8200")
+    monkeypatch.setenv("BAO_TOKEN", "s.from-bao-env")
+    monkeypatch.setenv("BAO_NAMESPACE", "team-b")
+    be = make(vault_url=None, vault_token=None)
+    assert (be.url, be.namespace, be.auth.value("vault_token")) == ("https://bao.example.com:8200", "team-b",
+                                                                    "s.from-bao-env")
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("VAULT_CACERT", str(ca))
+    assert make().verify == str(ca)
+    monkeypatch.setenv("VAULT_SKIP_VERIFY", "true")
+    assert make().verify is False
+    assert make(vault_validate_certs=True).verify == str(ca)  # the option wins over the variable
+    monkeypatch.setenv("BAO_SKIP_VERIFY", "false")
+    assert make().verify == str(ca)
+    monkeypatch.setenv("BAO_CACERT", "/nonexistent/bao-ca.pem")
+    with pytest.raises(BadConfiguration, match="vault_ca_cert '/nonexistent/bao-ca.pem' is not a file") as exc:
+        make()
+    assert "BAO_CACERT" in exc.value.fix
+
+
 def test_bad_kv_version_and_method():
     with pytest.raises(BadConfiguration) as exc:
         make(vault_kv_version=3)
@@ -142,6 +166,102 @@ def test_tls_options(tmp_path):
     assert make(vault_ca_cert=str(ca)).verify == str(ca)
     with pytest.raises(BadConfiguration, match="vault_ca_cert '/nonexistent' is not a file"):
         make(vault_ca_cert="/nonexistent")
+
+
+# -- retries: urllib3's, for reads only -----------------------------------------------------------
+def test_the_session_retries_reads_only():
+    be = make(retries=4, retry_backoff=0.25)
+    client = be.client()
+    for scheme in ("http://", "https://"):
+        retry = client.adapter.session.get_adapter(scheme + "x").max_retries
+        assert isinstance(retry, vault.ReadRetry)
+        assert (retry.total, retry.other, retry.backoff_factor, retry.backoff_max, retry.raise_on_status) == (
+            4, 0, 0.25, vault.MAX_BACKOFF, False)
+        assert retry.allowed_methods == {"GET", "LIST"}
+        assert set(retry.status_forcelist) == {429, 500, 502, 503, 504}
+
+
+@pytest.mark.parametrize("verify", [False, True])
+def test_the_session_keeps_the_verify_setting(verify):
+    # hvac prefers a given session's verify to its own argument: both must say the same.
+    be = make(vault_validate_certs=verify)
+    assert be.client().adapter.session.verify is verify
+    assert be.client().adapter._kwargs["verify"] is verify
+
+
+def _errors():
+    import urllib3.exceptions as u3
+
+    return {
+        "refused": u3.NewConnectionError(None, "refused"),
+        "connect timeout": u3.ConnectTimeoutError(None, "slow"),
+        "read timeout": u3.ReadTimeoutError(None, "/v1/x", "slow"),
+        "reset": u3.ProtocolError("Connection aborted.", ConnectionResetError()),
+    }
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("error", sorted(_errors()))
+def test_a_write_is_never_sent_again(method, error):
+    import urllib3.exceptions as u3
+
+    retry = vault.read_retry(5, 0)
+    with pytest.raises((u3.MaxRetryError, u3.ReadTimeoutError, u3.ProtocolError)):
+        retry.increment(method, "/v1/secret/data/x", error=_errors()[error])
+    assert not retry.is_retry(method, 503)
+
+
+@pytest.mark.parametrize("method", ["GET", "LIST", "get"])
+@pytest.mark.parametrize("error", sorted(_errors()))
+def test_a_read_is_sent_again_until_the_retries_are_used_up(method, error):
+    import urllib3.exceptions as u3
+
+    retry = vault.read_retry(2, 0)
+    retry = retry.increment(method, "/v1/x", error=_errors()[error])
+    retry = retry.increment(method, "/v1/x", error=_errors()[error])
+    with pytest.raises(u3.MaxRetryError):
+        retry.increment(method, "/v1/x", error=_errors()[error])
+    assert vault.read_retry(2, 0).is_retry(method.upper(), 503)
+    assert not vault.read_retry(2, 0).is_retry(method.upper(), 404)
+
+
+def test_no_retries_means_one_attempt():
+    import urllib3.exceptions as u3
+
+    with pytest.raises(u3.MaxRetryError):
+        vault.read_retry(0, 0).increment("GET", "/v1/x", error=_errors()["refused"])
+
+
+@pytest.mark.parametrize("exc,sent,timeout", [
+    (requests.exceptions.ConnectionError("refused"), True, False),
+    (requests.exceptions.ConnectTimeout("slow"), False, True),
+    (requests.exceptions.SSLError("bad cert"), False, False),
+    (requests.exceptions.ReadTimeout("slow"), True, True),
+])
+def test_never_sent_and_timed_out(exc, sent, timeout):
+    assert vault.never_sent(exc) is not sent
+    assert vault.timed_out(exc) is timeout
+
+
+def test_never_sent_and_timed_out_look_under_used_up_retries():
+    import urllib3.exceptions as u3
+
+    def wrapped(reason):
+        return requests.exceptions.ConnectionError(u3.MaxRetryError(None, "/v1/x", reason))
+
+    assert vault.never_sent(wrapped(u3.NewConnectionError(None, "refused")))
+    assert not vault.timed_out(wrapped(u3.NewConnectionError(None, "refused")))
+    assert not vault.never_sent(wrapped(u3.ReadTimeoutError(None, "/v1/x", "slow")))
+    assert vault.timed_out(wrapped(u3.ReadTimeoutError(None, "/v1/x", "slow")))
+    mapped = make()._map(wrapped(u3.ReadTimeoutError(None, "/v1/x", "slow")), "a")
+    assert mapped.problem == "cannot reach http://127.0.0.1:9: no answer within 1s"
+
+
+def test_a_write_conflict_names_no_value():
+    exc = vault.WriteConflict("vault", "gw/x", "another client wrote")
+    assert (exc.kind, exc.transient) == ("conflict", False)
+    assert str(exc) == ("vault backend, secret 'gw/x': another client wrote. Fix: run again: the next run reads "
+                        "the new current version and acts on it")
 
 
 # -- error mapping -------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def test_fix_names_credentials_mount_and_method():
     assert auth.fix() == ("check 'vault_role_id', 'vault_secret_id', the role/user configured at auth mount 'ci', "
                           "and that the approle method is enabled there (else set 'vault_auth_mount')")
     assert auth_for(dict(vault_token="t")).fix() == (
-        "set a valid, unexpired token in 'vault_token' (or VAULT_TOKEN); renew or re-issue it")
+        "set a valid, unexpired token in 'vault_token' (or BAO_TOKEN / VAULT_TOKEN); renew or re-issue it")
 
 
 def test_secrets_are_the_secret_options():

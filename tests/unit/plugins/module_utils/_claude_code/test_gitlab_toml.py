@@ -188,3 +188,10 @@ def test_gitlab_empty_multiline_array_gets_its_items_inside():
     new = edit_gitlab_environment(text, "only", {"A": "1"})
     assert tomllib.loads(new)["runners"][0]["environment"] == ["A=1"]
     assert new.index("environment = [") < new.index('"A=1"')
+
+
+def test_gitlab_empty_multiline_array_items_go_first_above_its_comments():
+    """A comment left in an empty array (a note, a commented-out item) stays below what we add, untouched."""
+    text = '[[runners]]\n  name = "only"\n  environment = [\n    # "OLD=1",\n  ]\n'
+    new = edit_gitlab_environment(text, "only", {"A": "1"})
+    assert new == '[[runners]]\n  name = "only"\n  environment = [\n    "A=1",\n    # "OLD=1",\n  ]\n'

@@ -32,3 +32,9 @@ def test_mask_text_named_variables_and_known_values():
     masked = mask_text(text, secret_names=("PLAIN", "quoted", "MINE"), secret_values=("abc", "abcdef", ""))
     assert masked == 'PLAIN=********\nTOKEN_LIKE=1\nexport "quoted"=********\nURL=https://gw/********\n' \
         'environment = ["MINE=********"]\n'
+
+
+def test_mask_text_array_items_judged_by_their_own_value():
+    """In a TOML array item "NAME=value", a flag under a secret-looking name stays shown, a real value is masked."""
+    text = 'environment = ["CLAUDE_CODE_SKIP_BEDROCK_AUTH=1", "GH_TOKEN=", "API_KEY=s3cret"]\n'
+    assert mask_text(text) == 'environment = ["CLAUDE_CODE_SKIP_BEDROCK_AUTH=1", "GH_TOKEN=", "API_KEY=********"]\n'
