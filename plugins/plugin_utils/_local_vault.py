@@ -20,13 +20,13 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import (
-    CIPHER_ALLOWLIST,
     AnsibleVaultFormatError,
     VaultLib,
     VaultSecret,
     get_file_vault_secret,
     parse_vaulttext_envelope,
 )
+
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.ansible_vault_file import (
     DEFAULT_VAULT_ID,
     FileVault,
@@ -34,7 +34,13 @@ from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.an
     VaultPasswordError,
     VaultSecretError,
 )
+
 from ansible_collections.llmops.claude_gateway.plugins.module_utils._backends.local import LocalBackend
+
+try:
+    from ansible.parsing.vault import CIPHER_ALLOWLIST
+except ImportError:  # ansible-core < 2.17 names it CIPHER_WHITELIST
+    from ansible.parsing.vault import CIPHER_WHITELIST as CIPHER_ALLOWLIST
 
 PASSWORD_FIX = ("point local_vault_password_file at a readable password file, or at a script that prints the "
                 "password and exits 0 (a *-client script is run with --vault-id and local_vault_id, else the "
